@@ -1,0 +1,233 @@
+import Foundation
+import Logging
+
+/// Callbacks of an informer. Each runs in event order; a slow handler delays the informer.
+public struct InformerHandler<T: Sendable>: Sendable {
+    public var onAdd: @Sendable (T) async -> Void
+    public var onUpdate: @Sendable (_ old: T, _ new: T) async -> Void
+    public var onDelete: @Sendable (T) async -> Void
+
+    public init(
+        onAdd: @escaping @Sendable (T) async -> Void = { _ in },
+        onUpdate: @escaping @Sendable (T, T) async -> Void = { _, _ in },
+        onDelete: @escaping @Sendable (T) async -> Void = { _ in }
+    ) {
+        self.onAdd = onAdd
+        self.onUpdate = onUpdate
+        self.onDelete = onDelete
+    }
+
+    /// One callback for every change, given the object's latest state.
+    public static func any(_ f: @escaping @Sendable (T) async -> Void) -> InformerHandler<T> {
+        InformerHandler(onAdd: f, onUpdate: { _, new in await f(new) }, onDelete: f)
+    }
+}
+
+/// List + watch into a local cache, like client-go's shared informer: an initial paginated
+/// list, then a watch resumed from the last resourceVersion seen (bookmarks included) after
+/// every disconnect, a fresh list when the server says that version is gone (410), periodic
+/// resync, named indexes, and a "has synced" barrier. Events are delivered exactly once per
+/// resourceVersion: a replayed event or a relist that finds an object unchanged sends nothing.
+public actor Informer<T: KubeObject> {
+    public nonisolated let resource: ResourceClient<T>
+    public nonisolated let options: ListOptions
+    let resyncPeriod: Duration?
+    let pageSize: Int
+    let logger: Logger
+
+    private var cache: [ObjectKey: T] = [:]
+    private var indexers: [String: @Sendable (T) -> [String]] = [:]
+    private var indices: [String: [String: Set<ObjectKey>]] = [:]
+    private var handlers: [InformerHandler<T>] = []
+    private var synced = false
+    private var syncWaiters: [CheckedContinuation<Void, Never>] = []
+    private var runTask: Task<Void, Never>?
+    private var resyncTask: Task<Void, Never>?
+
+    /// The resourceVersion the cache is current to.
+    public private(set) var lastResourceVersion: String?
+    /// How many full lists were made (1 after start; more after 410 Gone).
+    public private(set) var listCount = 0
+    /// How many watch connections were opened.
+    public private(set) var watchCount = 0
+    /// Events applied to the cache (watch events and relist differences).
+    public private(set) var eventCount = 0
+
+    public init(_ resource: ResourceClient<T>, options: ListOptions = ListOptions(), resyncPeriod: Duration? = nil, pageSize: Int = 500, logger: Logger? = nil) {
+        self.resource = resource
+        self.options = options
+        self.resyncPeriod = resyncPeriod
+        self.pageSize = pageSize
+        self.logger = logger ?? Logger(label: "informer.\(resource.type.plural)")
+    }
+
+    /// Adds an index: `function` returns the index values of an object (e.g. its node name).
+    public func addIndex(_ name: String, _ function: @escaping @Sendable (T) -> [String]) {
+        indexers[name] = function
+        var idx: [String: Set<ObjectKey>] = [:]
+        for (k, o) in cache { for v in function(o) { idx[v, default: []].insert(k) } }
+        indices[name] = idx
+    }
+
+    /// Adds a handler. Once synced, the handler first gets an add for every cached object.
+    public func addHandler(_ handler: InformerHandler<T>) async {
+        handlers.append(handler)
+        if synced { for o in cache.values { await handler.onAdd(o) } }
+    }
+
+    public func start() {
+        guard runTask == nil else { return }
+        runTask = Task { await self.run() }
+        if let resyncPeriod {
+            resyncTask = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: resyncPeriod)
+                    if Task.isCancelled { break }
+                    await self.resync()
+                }
+            }
+        }
+    }
+
+    public func stop() {
+        runTask?.cancel()
+        resyncTask?.cancel()
+        runTask = nil
+        resyncTask = nil
+    }
+
+    /// Returns once the initial list is in the cache.
+    public func waitForSync() async {
+        if synced { return }
+        await withCheckedContinuation { syncWaiters.append($0) }
+    }
+
+    public var hasSynced: Bool { synced }
+
+    public func get(_ key: ObjectKey) -> T? { cache[key] }
+    public func get(namespace: String?, name: String) -> T? { cache[ObjectKey(namespace: namespace, name: name)] }
+    public func list() -> [T] { Array(cache.values) }
+    public var count: Int { cache.count }
+    public func keys() -> [ObjectKey] { Array(cache.keys) }
+    public func list(index: String, value: String) -> [T] {
+        (indices[index]?[value] ?? []).compactMap { cache[$0] }
+    }
+
+    // MARK: - Loop
+
+    private func run() async {
+        var needList = true
+        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(30))
+        while !Task.isCancelled {
+            do {
+                if needList {
+                    let (items, rv) = try await resource.listAll(options, pageSize: pageSize)
+                    listCount += 1
+                    await replace(with: items, resourceVersion: rv)
+                    needList = false
+                    markSynced()
+                }
+                var opts = options
+                // Like client-go: a random server-side timeout spreads reconnects over time.
+                opts.timeoutSeconds = Int.random(in: 300...600)
+                watchCount += 1
+                for try await event in resource.watch(resourceVersion: lastResourceVersion, options: opts) {
+                    await apply(event)
+                    backoff.reset()
+                }
+            } catch let e as KubeError where e.isGone {
+                logger.info("resourceVersion expired; listing again", metadata: ["resourceVersion": "\(lastResourceVersion ?? "")"])
+                needList = true
+            } catch {
+                if Task.isCancelled { return }
+                if case KubeError.cancelled = error { return }
+                let d = backoff.next()
+                logger.warning("list/watch failed; retrying", metadata: ["error": "\(error)", "in": "\(d)"])
+                try? await Task.sleep(for: d)
+            }
+        }
+    }
+
+    private func markSynced() {
+        guard !synced else { return }
+        synced = true
+        for w in syncWaiters { w.resume() }
+        syncWaiters.removeAll()
+    }
+
+    private func apply(_ event: WatchEvent<T>) async {
+        switch event {
+        case .added(let o), .modified(let o):
+            lastResourceVersion = o.metadata.resourceVersion ?? lastResourceVersion
+            let key = o.key
+            let old = cache[key]
+            if let old, old.metadata.resourceVersion == o.metadata.resourceVersion { return }
+            store(o)
+            eventCount += 1
+            if let old {
+                for h in handlers { await h.onUpdate(old, o) }
+            } else {
+                for h in handlers { await h.onAdd(o) }
+            }
+        case .deleted(let o):
+            lastResourceVersion = o.metadata.resourceVersion ?? lastResourceVersion
+            guard let old = remove(o.key) else { return }
+            eventCount += 1
+            for h in handlers { await h.onDelete(old) }
+        case .bookmark(let rv):
+            if !rv.isEmpty { lastResourceVersion = rv }
+        }
+    }
+
+    /// Replaces the cache with a fresh list, sending only the differences.
+    private func replace(with items: [T], resourceVersion: String) async {
+        var fresh: [ObjectKey: T] = [:]
+        fresh.reserveCapacity(items.count)
+        for o in items { fresh[o.key] = o }
+        let gone = cache.keys.filter { fresh[$0] == nil }
+        lastResourceVersion = resourceVersion
+        for k in gone {
+            if let old = remove(k) {
+                eventCount += 1
+                for h in handlers { await h.onDelete(old) }
+            }
+        }
+        for (k, o) in fresh {
+            let old = cache[k]
+            if let old, old.metadata.resourceVersion == o.metadata.resourceVersion { continue }
+            store(o)
+            eventCount += 1
+            if let old {
+                for h in handlers { await h.onUpdate(old, o) }
+            } else {
+                for h in handlers { await h.onAdd(o) }
+            }
+        }
+    }
+
+    private func resync() async {
+        for o in cache.values { for h in handlers { await h.onUpdate(o, o) } }
+    }
+
+    private func store(_ o: T) {
+        let key = o.key
+        if let old = cache[key] { unindex(old, key) }
+        cache[key] = o
+        for (name, f) in indexers { for v in f(o) { indices[name, default: [:]][v, default: []].insert(key) } }
+    }
+
+    private func remove(_ key: ObjectKey) -> T? {
+        guard let old = cache.removeValue(forKey: key) else { return nil }
+        unindex(old, key)
+        return old
+    }
+
+    private func unindex(_ o: T, _ key: ObjectKey) {
+        for (name, f) in indexers {
+            for v in f(o) {
+                indices[name]?[v]?.remove(key)
+                if indices[name]?[v]?.isEmpty == true { indices[name]?[v] = nil }
+            }
+        }
+    }
+}
