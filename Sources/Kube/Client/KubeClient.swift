@@ -252,10 +252,16 @@ public struct ServerVersion: Codable, Sendable {
     public var platform: String?
 }
 
+/// Remembers which API versions the server serves. A "not served" answer is kept for 30 s
+/// only, since a CRD installed meanwhile makes its version appear.
 actor DiscoveryCache {
-    private var served: [String: Bool] = [:]
-    func get(_ k: String) -> Bool? { served[k] }
-    func set(_ k: String, _ v: Bool) { served[k] = v }
+    private var served: [String: (Bool, ContinuousClock.Instant)] = [:]
+    func get(_ k: String) -> Bool? {
+        guard let (v, at) = served[k] else { return nil }
+        if !v && ContinuousClock.now - at > .seconds(30) { return nil }
+        return v
+    }
+    func set(_ k: String, _ v: Bool) { served[k] = (v, .now) }
 }
 
 /// Reads a bearer token from a file and re-reads it when the file changes or at least every

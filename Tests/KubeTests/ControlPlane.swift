@@ -1,0 +1,183 @@
+import Foundation
+
+@testable import Kube
+
+/// A real etcd + kube-apiserver started by `hack/envtest`. Tests share one per test run
+/// (isolated by namespace); tests that restart the API server start their own.
+final class ControlPlane: Sendable {
+    static let repoRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    let dir: String
+    let kubeconfig: String
+    let owned: Bool
+
+    init(dir: String, kubeconfig: String, owned: Bool) {
+        self.dir = dir
+        self.kubeconfig = kubeconfig
+        self.owned = owned
+    }
+
+    /// Starts a control plane in a fresh directory.
+    static func start(extraArgs: [String] = []) async throws -> ControlPlane {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metallb-envtest-\(UUID().uuidString.prefix(8))").path
+        let out = try await envtest(["start", "--dir", dir] + extraArgs)
+        guard let line = out.split(separator: "\n").last, line.hasPrefix("KUBECONFIG=") else {
+            throw KubeError.config("hack/envtest start printed no KUBECONFIG line: \(out)")
+        }
+        return ControlPlane(dir: dir, kubeconfig: String(line.dropFirst("KUBECONFIG=".count)), owned: true)
+    }
+
+    func stop() async {
+        if owned { _ = try? await Self.envtest(["stop", "--dir", dir]) }
+    }
+
+    func restartAPIServer() async throws {
+        _ = try await Self.envtest(["restart-apiserver", "--dir", dir])
+    }
+
+    /// A value from DIR/envtest.conf (e.g. ETCD_PORT).
+    func conf(_ key: String) -> String? {
+        guard let text = try? String(contentsOfFile: dir + "/envtest.conf", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(key + "=") {
+            return String(line.dropFirst(key.count + 1)).trimmingCharacters(in: CharacterSet(charactersIn: "\"' "))
+        }
+        return nil
+    }
+
+    func client(qps: Double = 200, burst: Int = 400) throws -> KubeClient {
+        var c = try KubeConfig.fromKubeconfigFile(kubeconfig)
+        c.qps = qps
+        c.burst = burst
+        return try KubeClient(config: c)
+    }
+
+    /// Runs hack/envtest off the cooperative thread pool; returns stdout, throws on failure.
+    static func envtest(_ args: [String]) async throws -> String {
+        try await run(repoRoot + "/hack/envtest", args)
+    }
+
+    static func run(_ path: String, _ args: [String]) async throws -> String {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<String, any Error>) in
+            Thread.detachNewThread {
+                // Output goes to files, not pipes: daemons the script starts may inherit the
+                // pipe's write end, and a pipe read would then wait for them to exit.
+                let base = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)").path
+                FileManager.default.createFile(atPath: base + ".out", contents: nil)
+                FileManager.default.createFile(atPath: base + ".err", contents: nil)
+                defer {
+                    try? FileManager.default.removeItem(atPath: base + ".out")
+                    try? FileManager.default.removeItem(atPath: base + ".err")
+                }
+                // posix_spawn + waitpid: Foundation's Process.waitUntilExit did not return
+                // here once the script had left daemons behind.
+                var actions = posix_spawn_file_actions_t()
+                posix_spawn_file_actions_init(&actions)
+                defer { posix_spawn_file_actions_destroy(&actions) }
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                posix_spawn_file_actions_addopen(&actions, 1, base + ".out", O_WRONLY | O_TRUNC, 0o644)
+                posix_spawn_file_actions_addopen(&actions, 2, base + ".err", O_WRONLY | O_TRUNC, 0o644)
+                let argv = ([path] + args).map { strdup($0) } + [nil]
+                defer { argv.forEach { free($0) } }
+                var pid: pid_t = 0
+                let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+                guard rc == 0 else {
+                    cont.resume(throwing: KubeError.config("cannot start \(path): errno \(rc)"))
+                    return
+                }
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                let exited = (status & 0x7f) == 0
+                let code = (status >> 8) & 0xff
+                let o = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+                let e = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+                if exited && code == 0 {
+                    cont.resume(returning: o)
+                } else {
+                    cont.resume(throwing: KubeError.config("\(path) \(args.joined(separator: " ")) exited \(code): \(e.suffix(2000))"))
+                }
+            }
+        }
+    }
+}
+
+nonisolated(unsafe) private var sharedDirToStop: String?
+
+/// The control plane shared by the tests of one run: the one `hack/test` started (its
+/// kubeconfig in METALLB_TEST_KUBECONFIG), or one started here and stopped when the test
+/// process exits.
+actor SharedControlPlane {
+    static let instance = SharedControlPlane()
+    private var plane: ControlPlane?
+    private var starting: Task<ControlPlane, any Error>?
+
+    func get() async throws -> ControlPlane {
+        if let plane { return plane }
+        if let env = ProcessInfo.processInfo.environment["METALLB_TEST_KUBECONFIG"], !env.isEmpty {
+            let p = ControlPlane(dir: (env as NSString).deletingLastPathComponent, kubeconfig: env, owned: false)
+            plane = p
+            return p
+        }
+        if starting == nil {
+            starting = Task { try await ControlPlane.start() }
+        }
+        let p = try await starting!.value
+        plane = p
+        sharedDirToStop = p.dir
+        atexit {
+            if let dir = sharedDirToStop {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/bin/sh")
+                p.arguments = ["-c", "'\(ControlPlane.repoRoot)/hack/envtest' stop --dir '\(dir)' >/dev/null 2>&1"]
+                try? p.run()
+                p.waitUntilExit()
+            }
+        }
+        return p
+    }
+}
+
+/// Per-test helpers: a client on the shared control plane and a fresh namespace.
+struct TestEnv {
+    let plane: ControlPlane
+    let client: KubeClient
+    let namespace: String
+
+    static func make(_ prefix: String = "t") async throws -> TestEnv {
+        let plane = try await SharedControlPlane.instance.get()
+        let client = try plane.client()
+        let ns = try await createNamespace(client, prefix: prefix)
+        return TestEnv(plane: plane, client: client, namespace: ns)
+    }
+
+    static func createNamespace(_ client: KubeClient, prefix: String) async throws -> String {
+        let name = "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+        var ns = Namespace(metadata: ObjectMeta(name: name))
+        ns.setTypeMeta()
+        _ = try await client.resource(Namespace.self).create(ns)
+        return name
+    }
+
+    func close() async {
+        await client.shutdown()
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+func eventually(timeout: Duration = .seconds(20), interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: interval)
+    }
+    return try await condition()
+}
+
+func configMap(_ name: String, _ ns: String, data: [String: String] = [:], labels: [String: String]? = nil) -> ConfigMap {
+    var cm = ConfigMap(metadata: ObjectMeta(name: name, namespace: ns, labels: labels), data: data)
+    cm.setTypeMeta()
+    return cm
+}
