@@ -152,7 +152,7 @@ public final class KubeClient: Sendable {
             throw KubeError.cancelled
         } catch let e as HTTPClientError where e == .deadlineExceeded {
             throw KubeError.timeout("\(method) \(path): no response within \(timeout)")
-        } catch let e as HTTPClientError where e == .cancelled {
+        } catch let e as HTTPClientError where e == .cancelled || e == .alreadyShutdown {
             throw KubeError.cancelled
         } catch {
             if Task.isCancelled { throw KubeError.cancelled }

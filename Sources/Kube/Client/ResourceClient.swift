@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOFoundationCompat
@@ -227,6 +228,8 @@ public struct ResourceClient<T: Codable & Sendable>: Sendable {
                 } catch let e as KubeError {
                     continuation.finish(throwing: e)
                 } catch is CancellationError {
+                    continuation.finish(throwing: KubeError.cancelled)
+                } catch let e as HTTPClientError where e == .cancelled || e == .alreadyShutdown {
                     continuation.finish(throwing: KubeError.cancelled)
                 } catch {
                     continuation.finish(throwing: Task.isCancelled ? KubeError.cancelled : KubeError.transport("watch \(p): \(error)"))

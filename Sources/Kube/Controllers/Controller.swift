@@ -28,6 +28,7 @@ public actor Controller {
     let logger: Logger
     private var syncBarriers: [@Sendable () async -> Void] = []
     private var starters: [@Sendable () async -> Void] = []
+    private var stoppers: [@Sendable () async -> Void] = []
     public private(set) var reconcileCount = 0
     public private(set) var errorCount = 0
 
@@ -45,6 +46,7 @@ public actor Controller {
         await informer.addHandler(.any { obj in for k in map(obj) { await q.add(k) } })
         syncBarriers.append { await informer.waitForSync() }
         starters.append { await informer.start() }
+        stoppers.append { await informer.stop() }
     }
 
     /// Enqueues the controlling owner of each object whose controller reference has the given
@@ -57,8 +59,9 @@ public actor Controller {
         }
     }
 
-    /// Runs until the calling task is cancelled; then stops taking new keys and lets the
-    /// reconciles in progress finish.
+    /// Starts the informers, waits for their caches, and runs the workers until the calling
+    /// task is cancelled; then stops taking new keys, lets the reconciles in progress finish,
+    /// and stops the informers.
     public func run() async {
         for s in starters { await s() }
         for b in syncBarriers { await b() }
@@ -73,6 +76,7 @@ public actor Controller {
         } onCancel: {
             Task { await q.shutDown(drain: true) }
         }
+        for s in stoppers { await s() }
     }
 
     private func worker() async {

@@ -77,7 +77,8 @@ public actor LeaderElector {
         if lost {
             logger.warning("lost leadership: could not renew the lease within the renew deadline", metadata: ["lease": "\(config.leaseName)"])
         } else if config.releaseOnCancel {
-            await release()
+            // A fresh task: the calling task may be cancelled, which would abort the request.
+            await Task { await self.release() }.value
         }
         return true
     }

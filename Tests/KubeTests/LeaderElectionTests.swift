@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+@testable import Kube
+
+/// Who leads when, to check that two candidates never lead at once.
+actor LeadershipLog {
+    private(set) var current: Set<String> = []
+    private(set) var overlaps = 0
+    private(set) var started: [String: ContinuousClock.Instant] = [:]
+    func begin(_ id: String) {
+        if !current.isEmpty { overlaps += 1 }
+        current.insert(id)
+        started[id] = .now
+    }
+    func end(_ id: String) { current.remove(id) }
+}
+
+@Suite(.timeLimit(.minutes(3))) struct LeaderElectionTests {
+    func elector(_ env: TestEnv, _ lease: String, _ id: String, release: Bool) -> LeaderElector {
+        LeaderElector(
+            client: env.client,
+            config: LeaderElectionConfig(
+                leaseName: lease, namespace: env.namespace, identity: id, leaseDuration: .seconds(2),
+                renewDeadline: .milliseconds(1500), retryPeriod: .milliseconds(200), releaseOnCancel: release))
+    }
+
+    func runLeading(_ e: LeaderElector, _ log: LeadershipLog) -> Task<Void, Never> {
+        Task {
+            await e.run {
+                await log.begin(e.config.identity)
+                while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }
+                await log.end(e.config.identity)
+            }
+        }
+    }
+
+    @Test func handOverOnReleaseAndOnCrash() async throws {
+        let env = try await TestEnv.make("le")
+        defer { Task { await env.close() } }
+        let log = LeadershipLog()
+        let a = elector(env, "lock", "a", release: true)
+        let b = elector(env, "lock", "b", release: false)
+        let c = elector(env, "lock", "c", release: true)
+
+        let ta = runLeading(a, log)
+        #expect(try await eventually { await a.isLeader })
+        let tb = runLeading(b, log)
+        try await Task.sleep(for: .seconds(3))  // longer than the lease: a keeps renewing
+        #expect(await a.isLeader)
+        #expect(await !b.isLeader)
+        let lease = try await env.client.resource(Lease.self, namespace: env.namespace).get("lock")
+        #expect(lease.spec?.holderIdentity == "a")
+        #expect(lease.spec?.leaseDurationSeconds == 2)
+
+        // a stops cleanly and releases the lease: b takes over within about one retry period.
+        let t0 = ContinuousClock.now
+        ta.cancel()
+        await ta.value
+        #expect(try await eventually(timeout: .seconds(10), interval: .milliseconds(10)) { await b.isLeader })
+        let releaseHandover = ContinuousClock.now - t0
+        #expect(releaseHandover < .seconds(2), "hand-over after release took \(releaseHandover)")
+
+        // b "crashes" (stops without releasing): c must wait out the lease duration.
+        let tc = runLeading(c, log)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(await !c.isLeader)
+        let t1 = ContinuousClock.now
+        tb.cancel()
+        await tb.value
+        #expect(try await eventually(timeout: .seconds(10), interval: .milliseconds(10)) { await c.isLeader })
+        let crashHandover = ContinuousClock.now - t1
+        #expect(crashHandover >= .milliseconds(1000), "c took over before b's lease expired: \(crashHandover)")
+        #expect(crashHandover < .seconds(5), "hand-over after a crash took \(crashHandover)")
+        let after = try await env.client.resource(Lease.self, namespace: env.namespace).get("lock")
+        #expect(after.spec?.holderIdentity == "c")
+        #expect((after.spec?.leaseTransitions ?? 0) >= 2)
+        tc.cancel()
+        await tc.value
+        #expect(await log.overlaps == 0, "two candidates led at once")
+        print("leader hand-over: after release \(releaseHandover), after crash \(crashHandover) (lease 2 s, retry 200 ms)")
+    }
+
+    @Test func leaderStepsDownWhenItCannotRenew() async throws {
+        let env = try await TestEnv.make("le")
+        defer { Task { await env.close() } }
+        let log = LeadershipLog()
+        let a = elector(env, "lock", "a", release: true)
+        let ta = runLeading(a, log)
+        #expect(try await eventually { await a.isLeader })
+        // Someone else takes the lease by force (as after a partition): a's renewals fail
+        // with conflicts or find another holder, and a must stop leading.
+        let leases = env.client.resource(Lease.self, namespace: env.namespace)
+        var l = try await leases.get("lock")
+        l.spec?.holderIdentity = "intruder"
+        l.spec?.leaseDurationSeconds = 3600
+        l.spec?.renewTime = KubeTime.microTime()
+        _ = try await leases.update(l)
+        #expect(try await eventually(timeout: .seconds(10)) { await !a.isLeader })
+        await ta.value  // run returns by itself once leadership is lost
+        #expect(await log.current.isEmpty)
+        #expect(try await leases.get("lock").spec?.holderIdentity == "intruder")
+    }
+}
