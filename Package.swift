@@ -46,6 +46,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "metallb-bench",
+            dependencies: [
+                "Kube",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "KubeTests",
             dependencies: ["Kube", .product(name: "NIOCore", package: "swift-nio")],

@@ -93,7 +93,7 @@ import Testing
         // ...unless it forces, which takes the field over.
         let forced = try await cms.apply(other, name: "ssa", fieldManager: "manager-b", force: true)
         #expect(forced.data == ["owned-by-a": "1", "shared": "b", "owned-by-b": "2"])
-        let managers = Set((forced.metadata.managedFields ?? []).compactMap { $0["manager"]?.stringValue })
+        let managers = Set((forced.metadata.managedFields ?? []).compactMap(\.manager))
         #expect(managers == ["manager-a", "manager-b"])
 
         // manager-a re-applies without "shared": it no longer owns it, so b's value stays;

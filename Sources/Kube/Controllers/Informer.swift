@@ -117,11 +117,17 @@ public actor Informer<T: KubeObject> {
 
     private func run() async {
         var needList = true
+        // Like client-go's reflector: the first list may be served from the API server's watch
+        // cache (resourceVersion "0": no etcd round trip, no paging); after 410 Gone the cache
+        // is behind what we saw, so the relist is a consistent read from etcd.
+        var listFromCache = true
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(30))
         while !Task.isCancelled {
             do {
                 if needList {
-                    let (items, rv) = try await resource.listAll(options, pageSize: pageSize)
+                    var opts = options
+                    opts.resourceVersion = listFromCache ? "0" : nil
+                    let (items, rv) = try await resource.listAll(opts, pageSize: pageSize)
                     listCount += 1
                     await replace(with: items, resourceVersion: rv)
                     needList = false
@@ -138,6 +144,7 @@ public actor Informer<T: KubeObject> {
             } catch let e as KubeError where e.isGone {
                 logger.info("resourceVersion expired; listing again", metadata: ["resourceVersion": "\(lastResourceVersion ?? "")"])
                 needList = true
+                listFromCache = false
             } catch {
                 if Task.isCancelled { return }
                 if case KubeError.cancelled = error { return }

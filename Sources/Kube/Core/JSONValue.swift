@@ -11,16 +11,30 @@ public enum JSONValue: Sendable, Hashable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// Decodes by asking for the common container shapes first: every failed guess costs a
+    /// thrown DecodingError, so the order matters for large documents.
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null; return }
-        if let b = try? c.decode(Bool.self) { self = .bool(b); return }
-        if let i = try? c.decode(Int64.self) { self = .int(i); return }
-        if let d = try? c.decode(Double.self) { self = .double(d); return }
-        if let s = try? c.decode(String.self) { self = .string(s); return }
-        if let a = try? c.decode([JSONValue].self) { self = .array(a); return }
-        if let o = try? c.decode([String: JSONValue].self) { self = .object(o); return }
-        throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a JSON value")
+        let single = try decoder.singleValueContainer()
+        if single.decodeNil() { self = .null; return }
+        if let c = try? decoder.container(keyedBy: AnyCodingKey.self) {
+            var o: [String: JSONValue] = [:]
+            o.reserveCapacity(c.allKeys.count)
+            for k in c.allKeys { o[k.stringValue] = try c.decode(JSONValue.self, forKey: k) }
+            self = .object(o)
+            return
+        }
+        if let s = try? single.decode(String.self) { self = .string(s); return }
+        if var c = try? decoder.unkeyedContainer() {
+            var a: [JSONValue] = []
+            if let n = c.count { a.reserveCapacity(n) }
+            while !c.isAtEnd { a.append(try c.decode(JSONValue.self)) }
+            self = .array(a)
+            return
+        }
+        if let b = try? single.decode(Bool.self) { self = .bool(b); return }
+        if let i = try? single.decode(Int64.self) { self = .int(i); return }
+        if let d = try? single.decode(Double.self) { self = .double(d); return }
+        throw DecodingError.dataCorruptedError(in: single, debugDescription: "not a JSON value")
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -81,6 +95,16 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
     public init(nilLiteral: ()) { self = .null }
+}
+
+struct AnyCodingKey: CodingKey {
+    var stringValue: String
+    var intValue: Int?
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) {
+        self.stringValue = String(intValue)
+        self.intValue = intValue
+    }
 }
 
 /// The JSON coders used for every request and response: Kubernetes times are RFC 3339 strings

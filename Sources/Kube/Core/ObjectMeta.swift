@@ -15,7 +15,9 @@ public struct ObjectMeta: Codable, Sendable, Hashable {
     public var annotations: [String: String]?
     public var ownerReferences: [OwnerReference]?
     public var finalizers: [String]?
-    public var managedFields: [JSONValue]?
+    /// Server-side-apply field managers, as read from the server. Never sent back: a write
+    /// that carried them would reset the server's record of field ownership.
+    public var managedFields: [ManagedFieldsEntry]?
 
     public init(
         name: String? = nil, generateName: String? = nil, namespace: String? = nil,
@@ -33,8 +35,41 @@ public struct ObjectMeta: Codable, Sendable, Hashable {
         self.resourceVersion = resourceVersion
     }
 
+    enum CodingKeys: String, CodingKey {
+        case name, generateName, namespace, uid, resourceVersion, generation, creationTimestamp
+        case deletionTimestamp, deletionGracePeriodSeconds, labels, annotations, ownerReferences, finalizers, managedFields
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(name, forKey: .name)
+        try c.encodeIfPresent(generateName, forKey: .generateName)
+        try c.encodeIfPresent(namespace, forKey: .namespace)
+        try c.encodeIfPresent(uid, forKey: .uid)
+        try c.encodeIfPresent(resourceVersion, forKey: .resourceVersion)
+        try c.encodeIfPresent(generation, forKey: .generation)
+        try c.encodeIfPresent(creationTimestamp, forKey: .creationTimestamp)
+        try c.encodeIfPresent(deletionTimestamp, forKey: .deletionTimestamp)
+        try c.encodeIfPresent(deletionGracePeriodSeconds, forKey: .deletionGracePeriodSeconds)
+        try c.encodeIfPresent(labels, forKey: .labels)
+        try c.encodeIfPresent(annotations, forKey: .annotations)
+        try c.encodeIfPresent(ownerReferences, forKey: .ownerReferences)
+        try c.encodeIfPresent(finalizers, forKey: .finalizers)
+    }
+
     /// The controlling owner, if any (`controller: true`).
     public var controller: OwnerReference? { ownerReferences?.first { $0.controller == true } }
+}
+
+/// One manager's entry in `metadata.managedFields`. The field set itself (`fieldsV1`) is not
+/// decoded: it is large, and only the server interprets it.
+public struct ManagedFieldsEntry: Codable, Sendable, Hashable {
+    public var manager: String?
+    public var operation: String?
+    public var apiVersion: String?
+    public var time: String?
+    public var fieldsType: String?
+    public var subresource: String?
 }
 
 public struct OwnerReference: Codable, Sendable, Hashable {

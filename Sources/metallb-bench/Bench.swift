@@ -1,0 +1,189 @@
+import ArgumentParser
+import Foundation
+import Kube
+import Logging
+
+/// Workloads for `hack/bench`: each subcommand does one measured thing and prints one JSON line.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metallb-bench",
+        abstract: "Benchmark workloads for hack/bench (not shipped in the image).",
+        subcommands: [Populate.self, InformerSync.self, UpdateStream.self, WatchLag.self, DecodeFile.self])
+}
+
+struct Common: ParsableArguments {
+    @Option var kubeconfig: String
+    @Option var namespace: String
+
+    func client() throws -> KubeClient {
+        var c = try KubeConfig.fromKubeconfigFile(kubeconfig)
+        // Benchmarks measure the client, not its throttle.
+        c.qps = 100_000
+        c.burst = 100_000
+        return try KubeClient(config: c, logger: Logger(label: "bench"))
+    }
+}
+
+func emit(_ fields: [String: JSONValue]) {
+    let data = try! KubeJSON.encoder.encode(JSONValue.object(fields))
+    print(String(decoding: data, as: UTF8.self))
+}
+
+func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+func nowNanos() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
+struct Populate: AsyncParsableCommand {
+    @OptionGroup var common: Common
+    @Option var count = 10_000
+    @Option var concurrency = 32
+
+    func run() async throws {
+        let client = try common.client()
+        let cms = client.resource(ConfigMap.self, namespace: common.namespace)
+        let start = ContinuousClock.now
+        let n = count
+        let ns = common.namespace
+        try await withThrowingTaskGroup(of: Void.self) { g in
+            var next = 0
+            func add() {
+                let i = next
+                next += 1
+                g.addTask {
+                    var cm = ConfigMap(
+                        metadata: ObjectMeta(name: String(format: "cm-%05d", i), namespace: ns, labels: ["bench": "kube"]),
+                        data: ["payload": String(repeating: "x", count: 64), "ts": "0"])
+                    cm.setTypeMeta()
+                    _ = try await cms.create(cm)
+                }
+            }
+            for _ in 0..<min(concurrency, n) { add() }
+            while try await g.next() != nil { if next < n { add() } }
+        }
+        emit(["created": .int(Int64(n)), "seconds": .double(seconds(ContinuousClock.now - start))])
+        await client.shutdown()
+    }
+}
+
+struct InformerSync: AsyncParsableCommand {
+    @OptionGroup var common: Common
+    @Option var pageSize = 500
+
+    func run() async throws {
+        let client = try common.client()
+        let start = ContinuousClock.now
+        let informer = Informer(client.resource(ConfigMap.self, namespace: common.namespace), pageSize: pageSize)
+        await informer.start()
+        await informer.waitForSync()
+        let t = ContinuousClock.now - start
+        let n = await informer.count
+        await informer.stop()
+        emit(["objects": .int(Int64(n)), "synced_ms": .double(seconds(t) * 1000)])
+        await client.shutdown()
+    }
+}
+
+struct UpdateStream: AsyncParsableCommand {
+    @OptionGroup var common: Common
+    @Option var count = 5_000
+    @Option var objects = 10_000
+    @Option var concurrency = 16
+
+    func run() async throws {
+        let client = try common.client()
+        let cms = client.resource(ConfigMap.self, namespace: common.namespace)
+        let start = ContinuousClock.now
+        let n = count
+        let objs = objects
+        try await withThrowingTaskGroup(of: Void.self) { g in
+            var next = 0
+            func add() {
+                let i = next
+                next += 1
+                g.addTask {
+                    let name = String(format: "cm-%05d", i % objs)
+                    _ = try await cms.mergePatch(name, patch: ["data": ["ts": .string(String(nowNanos()))]])
+                }
+            }
+            for _ in 0..<min(concurrency, n) { add() }
+            while try await g.next() != nil { if next < n { add() } }
+        }
+        let t = seconds(ContinuousClock.now - start)
+        emit(["updates": .int(Int64(n)), "seconds": .double(t), "updates_per_s": .double(Double(n) / t)])
+        await client.shutdown()
+    }
+}
+
+actor LagStats {
+    var lags: [Double] = []
+    var first: ContinuousClock.Instant?
+    var last: ContinuousClock.Instant?
+    func record(_ ms: Double) {
+        let now = ContinuousClock.now
+        if first == nil { first = now }
+        last = now
+        lags.append(ms)
+    }
+    var count: Int { lags.count }
+}
+
+struct WatchLag: AsyncParsableCommand {
+    @OptionGroup var common: Common
+    @Option(help: "Stop after this many update events.") var expect = 5_000
+    @Option var timeout = 300
+
+    func run() async throws {
+        let client = try common.client()
+        let stats = LagStats()
+        let informer = Informer(client.resource(ConfigMap.self, namespace: common.namespace))
+        await informer.addHandler(InformerHandler(onUpdate: { _, new in
+            guard let ts = new.data?["ts"].flatMap(Int64.init), ts > 0 else { return }
+            await stats.record(Double(nowNanos() - ts) / 1e6)
+        }))
+        await informer.start()
+        await informer.waitForSync()
+        FileHandle.standardError.write(Data("synced\n".utf8))
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while await stats.count < expect && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let lags = await stats.lags.sorted()
+        let span = await seconds((stats.last ?? .now) - (stats.first ?? .now))
+        func pct(_ p: Double) -> Double { lags.isEmpty ? 0 : lags[min(lags.count - 1, Int(Double(lags.count) * p))] }
+        emit([
+            "events": .int(Int64(lags.count)), "events_per_s": .double(span > 0 ? Double(lags.count) / span : 0),
+            "lag_p50_ms": .double(pct(0.5)), "lag_p99_ms": .double(pct(0.99)), "lag_max_ms": .double(lags.last ?? 0),
+        ])
+        await informer.stop()
+        await client.shutdown()
+    }
+}
+
+/// Decodes a saved list response (e.g. `kubectl get configmaps -o json`) to time the JSON layer alone.
+struct DecodeFile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "decode-file")
+    @Argument var file: String
+    @Option var repeats = 3
+    @Flag(help: "Decode as untyped JSONValue instead of ConfigMap.") var untyped = false
+
+    func run() async throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        var best = Double.infinity
+        var n = 0
+        for _ in 0..<repeats {
+            let start = ContinuousClock.now
+            if untyped {
+                n = try KubeJSON.decoder.decode(ObjectList<UnstructuredObject>.self, from: data).items.count
+            } else {
+                n = try KubeJSON.decoder.decode(ObjectList<ConfigMap>.self, from: data).items.count
+            }
+            best = min(best, seconds(ContinuousClock.now - start))
+        }
+        emit(["items": .int(Int64(n)), "bytes": .int(Int64(data.count)), "best_ms": .double(best * 1000)])
+    }
+}
