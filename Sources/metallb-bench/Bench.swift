@@ -73,11 +73,12 @@ struct Populate: AsyncParsableCommand {
 struct InformerSync: AsyncParsableCommand {
     @OptionGroup var common: Common
     @Option var pageSize = 500
+    @Flag(help: "List from the API server's watch cache (resourceVersion 0), as client-go does.") var fromCache = false
 
     func run() async throws {
         let client = try common.client()
         let start = ContinuousClock.now
-        let informer = Informer(client.resource(ConfigMap.self, namespace: common.namespace), pageSize: pageSize)
+        let informer = Informer(client.resource(ConfigMap.self, namespace: common.namespace), pageSize: pageSize, initialListFromCache: fromCache)
         await informer.start()
         await informer.waitForSync()
         let t = ContinuousClock.now - start

@@ -91,11 +91,20 @@ actor LeadershipLog {
         // Someone else takes the lease by force (as after a partition): a's renewals fail
         // with conflicts or find another holder, and a must stop leading.
         let leases = env.client.resource(Lease.self, namespace: env.namespace)
-        var l = try await leases.get("lock")
-        l.spec?.holderIdentity = "intruder"
-        l.spec?.leaseDurationSeconds = 3600
-        l.spec?.renewTime = KubeTime.microTime()
-        _ = try await leases.update(l)
+        var taken = false
+        for _ in 0..<20 where !taken {
+            var l = try await leases.get("lock")
+            l.spec?.holderIdentity = "intruder"
+            l.spec?.leaseDurationSeconds = 3600
+            l.spec?.renewTime = KubeTime.microTime()
+            do {
+                _ = try await leases.update(l)
+                taken = true
+            } catch let e as KubeError where e.isConflict {
+                continue  // a renewed in between: read again
+            }
+        }
+        #expect(taken)
         #expect(try await eventually(timeout: .seconds(10)) { await !a.isLeader })
         await ta.value  // run returns by itself once leadership is lost
         #expect(await log.current.isEmpty)

@@ -33,6 +33,7 @@ public actor Informer<T: KubeObject> {
     public nonisolated let options: ListOptions
     let resyncPeriod: Duration?
     let pageSize: Int
+    let initialListFromCache: Bool
     let logger: Logger
 
     private var cache: [ObjectKey: T] = [:]
@@ -53,11 +54,20 @@ public actor Informer<T: KubeObject> {
     /// Events applied to the cache (watch events and relist differences).
     public private(set) var eventCount = 0
 
-    public init(_ resource: ResourceClient<T>, options: ListOptions = ListOptions(), resyncPeriod: Duration? = nil, pageSize: Int = 500, logger: Logger? = nil) {
+    /// - Parameter initialListFromCache: list from the API server's watch cache
+    ///   (resourceVersion "0", as client-go's reflector does): faster and lighter on etcd, but
+    ///   the list may lag the newest writes by a moment, so "synced" no longer means "has every
+    ///   object written before start". Off by default: a controller rebuilding state on start
+    ///   (e.g. which IP each Service holds) needs the consistent read.
+    public init(
+        _ resource: ResourceClient<T>, options: ListOptions = ListOptions(), resyncPeriod: Duration? = nil,
+        pageSize: Int = 500, initialListFromCache: Bool = false, logger: Logger? = nil
+    ) {
         self.resource = resource
         self.options = options
         self.resyncPeriod = resyncPeriod
         self.pageSize = pageSize
+        self.initialListFromCache = initialListFromCache
         self.logger = logger ?? Logger(label: "informer.\(resource.type.plural)")
     }
 
@@ -117,10 +127,8 @@ public actor Informer<T: KubeObject> {
 
     private func run() async {
         var needList = true
-        // Like client-go's reflector: the first list may be served from the API server's watch
-        // cache (resourceVersion "0": no etcd round trip, no paging); after 410 Gone the cache
-        // is behind what we saw, so the relist is a consistent read from etcd.
-        var listFromCache = true
+        // After 410 Gone the watch cache is behind what we saw: relists are always consistent reads.
+        var listFromCache = initialListFromCache
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(30))
         while !Task.isCancelled {
             do {
