@@ -37,6 +37,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(name: "Layer2", swiftSettings: strict),
         .executableTarget(
             name: "metallb",
             dependencies: [
@@ -58,6 +59,12 @@ let package = Package(
         .testTarget(
             name: "KubeTests",
             dependencies: ["Kube", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "Layer2Tests",
+            dependencies: ["Layer2"],
+            exclude: ["Vectors"],
             swiftSettings: strict
         ),
     ],
