@@ -65,6 +65,23 @@ func snapshot(_ items: [ConfigMap]) -> [String: String] {
         #expect(await late.count == 25)
     }
 
+    @Test func resyncRedeliversCachedObjects() async throws {
+        let env = try await TestEnv.make()
+        defer { Task { await env.close() } }
+        let cms = env.client.resource(ConfigMap.self, namespace: env.namespace)
+        for i in 0..<3 { _ = try await cms.create(configMap("r\(i)", env.namespace)) }
+        let informer = Informer(cms, resyncPeriod: .milliseconds(200))
+        let log = EventLog()
+        await informer.addHandler(log.handler())
+        await informer.start()
+        defer { Task { await informer.stop() } }
+        await informer.waitForSync()
+        // Each resync sends every cached object again as an update with an unchanged version.
+        #expect(try await eventually(timeout: .seconds(5)) { await log.entries.filter { $0.kind == .update }.count >= 6 })
+        let updates = await log.entries.filter { $0.kind == .update }
+        #expect(Set(updates.map(\.name)) == ["r0", "r1", "r2"])
+    }
+
     /// The watch resumes from the last resourceVersion after the API server restarts: every
     /// write is seen exactly once, nothing twice, and the cache equals a fresh list.
     @Test func watchResumesAcrossAPIServerRestartWithoutLossOrDuplicates() async throws {
