@@ -38,6 +38,8 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "Layer2", swiftSettings: strict),
+        .target(name: "BGP", swiftSettings: strict),
+        .target(name: "IPAM", swiftSettings: strict),
         .executableTarget(
             name: "metallb",
             dependencies: [
@@ -61,6 +63,13 @@ let package = Package(
             dependencies: ["Kube", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "BGPTests",
+            dependencies: ["BGP"],
+            exclude: ["Vectors"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "IPAMTests", dependencies: ["IPAM"], swiftSettings: strict),
         .testTarget(
             name: "Layer2Tests",
             dependencies: ["Layer2"],
