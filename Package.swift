@@ -53,6 +53,7 @@ let package = Package(
             name: "metallb-bench",
             dependencies: [
                 "Kube",
+                "IPAM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IPAM
 import Kube
 import Logging
 
@@ -9,7 +10,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "metallb-bench",
         abstract: "Benchmark workloads for hack/bench (not shipped in the image).",
-        subcommands: [Populate.self, InformerSync.self, UpdateStream.self, WatchLag.self, DecodeFile.self])
+        subcommands: [Populate.self, InformerSync.self, UpdateStream.self, WatchLag.self, DecodeFile.self, IPAMRun.self, IPAMHold.self])
 }
 
 struct Common: ParsableArguments {
@@ -186,5 +187,44 @@ struct DecodeFile: AsyncParsableCommand {
             best = min(best, seconds(ContinuousClock.now - start))
         }
         emit(["items": .int(Int64(n)), "bytes": .int(Int64(data.count)), "best_ms": .double(best * 1000)])
+    }
+}
+
+/// The allocator alone: the module's allocate/release benchmark with the naive baseline.
+struct IPAMRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ipam")
+    @Option var n = 100_000
+    @Option var naiveN = 10_000
+
+    func run() async throws {
+        print(IPAMBenchmark.report(n: n, naiveN: naiveN))
+    }
+}
+
+/// Holds `n` allocations in one pool of the given CIDR, then reports ns per assign and the
+/// process's peak RSS: run with different pool sizes to show that size does not cost memory.
+struct IPAMHold: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ipam-hold")
+    @Option var cidr = "10.0.0.0/12"
+    @Option var n = 100_000
+
+    func run() async throws {
+        let family: IPFamily = cidr.contains(":") ? .ipv6 : .ipv4
+        var alloc = Allocator()
+        _ = try alloc.setPools([Pool(name: "bench", parsing: [cidr])])
+        let request = AllocationRequest(families: .single(family), ports: [ServicePort(.tcp, 80)])
+        let start = ContinuousClock.now
+        for i in 0..<n { _ = try alloc.assign(ServiceKey(namespace: "bench", name: "svc-\(i)"), request) }
+        let t = seconds(ContinuousClock.now - start)
+        var peakKB: Int64 = 0
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+            for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+                peakKB = Int64(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
+            }
+        }
+        emit([
+            "cidr": .string(cidr), "allocations": .int(Int64(alloc.assignments.count)),
+            "assign_ns_per_op": .double(t * 1e9 / Double(n)), "peak_rss_mb": .double(Double(peakKB) / 1024),
+        ])
     }
 }
