@@ -40,6 +40,11 @@ let package = Package(
         .target(name: "Layer2", swiftSettings: strict),
         .target(name: "BGP", swiftSettings: strict),
         .target(name: "IPAM", swiftSettings: strict),
+        .target(
+            name: "Controller",
+            dependencies: ["Kube", "IPAM"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "metallb",
             dependencies: [
@@ -71,6 +76,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "IPAMTests", dependencies: ["IPAM"], swiftSettings: strict),
+        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Kube", "IPAM"], swiftSettings: strict),
         .testTarget(
             name: "Layer2Tests",
             dependencies: ["Layer2"],

@@ -1,0 +1,113 @@
+import IPAM
+import Kube
+
+/// The annotations MetalLB reads on a Service, current and legacy spellings.
+public enum ServiceAnnotations {
+    public static let loadBalancerIPs = ["metallb.io/loadBalancerIPs", "metallb.universe.tf/loadBalancerIPs"]
+    public static let addressPool = ["metallb.io/address-pool", "metallb.universe.tf/address-pool"]
+    public static let allowSharedIP = ["metallb.io/allow-shared-ip", "metallb.universe.tf/allow-shared-ip"]
+}
+
+/// Why a Service cannot be turned into an allocation request; the text goes into an Event.
+public struct ServiceRequestError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Whether this controller handles the Service at all: only `type: LoadBalancer`, and
+/// `spec.loadBalancerClass` must equal the configured class (`--lb-class`); with no class
+/// configured, only Services without a class are ours (another implementation owns the rest).
+public func isManaged(_ service: Service, loadBalancerClass: String?) -> Bool {
+    guard service.spec?.type == "LoadBalancer" else { return false }
+    let cls = service.spec?.loadBalancerClass.flatMap { $0.isEmpty ? nil : $0 }
+    return cls == loadBalancerClass.flatMap { $0.isEmpty ? nil : $0 }
+}
+
+/// Maps a Service to what the allocator needs, as MetalLB reads it: requested addresses from
+/// the `loadBalancerIPs` annotation (comma-separated, at most one per family) or the legacy
+/// `spec.loadBalancerIP` (not both), the pool annotation, the sharing key, ports, traffic
+/// policy, pod selector, and the families from `ipFamilies`/`ipFamilyPolicy`.
+public func allocationRequest(for service: Service, namespaceLabels: [String: String] = [:]) throws(ServiceRequestError) -> AllocationRequest {
+    let ann = service.metadata.annotations ?? [:]
+    func first(_ keys: [String]) -> String? {
+        for k in keys { if let v = ann[k]?.trimmingSpaces, !v.isEmpty { return v } }
+        return nil
+    }
+    let spec = service.spec ?? ServiceSpec()
+
+    var addresses: [IPAddr] = []
+    let annotated = first(ServiceAnnotations.loadBalancerIPs)
+    let legacy = spec.loadBalancerIP.flatMap { $0.isEmpty ? nil : $0 }
+    if annotated != nil && legacy != nil {
+        throw ServiceRequestError(message: "both the \(ServiceAnnotations.loadBalancerIPs[0]) annotation and spec.loadBalancerIP are set; use only the annotation")
+    }
+    if let text = annotated ?? legacy {
+        for part in text.split(separator: ",") {
+            let s = part.trimmingSpaces
+            guard let ip = IPAddr(s) else {
+                throw ServiceRequestError(message: "requested address \"\(s)\" is not an IP address")
+            }
+            addresses.append(ip)
+        }
+        let v4 = addresses.filter { $0.family == .ipv4 }.count
+        let v6 = addresses.count - v4
+        if v4 > 1 || v6 > 1 {
+            throw ServiceRequestError(message: "at most one requested address per family is allowed, got \"\(text)\"")
+        }
+    }
+
+    var families: [IPFamily] = []
+    for f in spec.ipFamilies ?? [] {
+        switch f {
+        case "IPv4": families.append(.ipv4)
+        case "IPv6": families.append(.ipv6)
+        default: throw ServiceRequestError(message: "unknown IP family \"\(f)\" in spec.ipFamilies")
+        }
+    }
+    if families.isEmpty {
+        // Before dual stack (or when the API server left it empty): the family of the
+        // requested address, else of the cluster IP, else IPv4.
+        if let a = addresses.first { families = [a.family] }
+        else if let c = spec.clusterIP, let ip = IPAddr(c) { families = [ip.family] }
+        else { families = [.ipv4] }
+    }
+    var policy: IPFamilyPolicy?
+    if let p = spec.ipFamilyPolicy {
+        guard let known = IPFamilyPolicy(rawValue: p) else {
+            throw ServiceRequestError(message: "unknown spec.ipFamilyPolicy \"\(p)\"")
+        }
+        policy = known
+    }
+
+    var ports: [IPAM.ServicePort] = []
+    for p in spec.ports ?? [] {
+        let proto: TransportProtocol
+        switch p.protocol ?? "TCP" {
+        case "TCP": proto = .tcp
+        case "UDP": proto = .udp
+        case "SCTP": proto = .sctp
+        default: throw ServiceRequestError(message: "unknown protocol \"\(p.protocol ?? "")\" on port \(p.port)")
+        }
+        ports.append(IPAM.ServicePort(proto, Int(p.port)))
+    }
+
+    return AllocationRequest(
+        families: FamilyRequest(ipFamilies: families, policy: policy),
+        addresses: addresses,
+        pool: first(ServiceAnnotations.addressPool),
+        sharingKey: first(ServiceAnnotations.allowSharedIP),
+        ports: ports,
+        externalTrafficPolicy: spec.externalTrafficPolicy == "Local" ? .local : .cluster,
+        podSelector: spec.selector ?? [:],
+        namespaceLabels: namespaceLabels,
+        serviceLabels: service.metadata.labels ?? [:])
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while s.first?.isWhitespace == true { s.removeFirst() }
+        while s.last?.isWhitespace == true { s.removeLast() }
+        return String(s)
+    }
+}
