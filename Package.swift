@@ -37,6 +37,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(name: "API", dependencies: ["Kube"], swiftSettings: strict),
         .target(name: "Layer2", swiftSettings: strict),
         .target(name: "BGP", swiftSettings: strict),
         .target(name: "IPAM", swiftSettings: strict),
@@ -49,6 +50,7 @@ let package = Package(
             name: "metallb",
             dependencies: [
                 "Kube",
+                "API",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -76,6 +78,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "IPAMTests", dependencies: ["IPAM"], swiftSettings: strict),
+        .testTarget(name: "APITests", dependencies: ["API", "Kube"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "Kube", "IPAM"], swiftSettings: strict),
         .testTarget(
             name: "Layer2Tests",
