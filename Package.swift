@@ -66,9 +66,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(name: "KubeTestSupport", dependencies: ["Kube"], path: "Sources/KubeTestSupport", swiftSettings: strict),
         .testTarget(
             name: "KubeTests",
-            dependencies: ["Kube", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Kube", "KubeTestSupport", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -78,7 +79,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "IPAMTests", dependencies: ["IPAM"], swiftSettings: strict),
-        .testTarget(name: "APITests", dependencies: ["API", "Kube"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "APITests", dependencies: ["API", "Kube", "KubeTestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "Kube", "IPAM"], swiftSettings: strict),
         .testTarget(
             name: "Layer2Tests",

@@ -13,7 +13,7 @@ struct Metallb: AsyncParsableCommand {
             Roles read the in-cluster configuration when no --kubeconfig is given and KUBECONFIG is unset.
             """,
         version: BuildInfo.version,
-        subcommands: [OperatorCommand.self, ControllerCommand.self, SpeakerCommand.self, DiagnoseCommand.self, VersionCommand.self]
+        subcommands: [OperatorCommand.self, ControllerCommand.self, SpeakerCommand.self, ValidateCommand.self, DiagnoseCommand.self, VersionCommand.self]
     )
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Kube
+import KubeTestSupport
 
 /// Tests against a real kube-apiserver + etcd (hack/envtest). No fake API server anywhere.
 @Suite(.timeLimit(.minutes(5))) struct APIServerTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Kube
+import KubeTestSupport
 
 /// Counts reconciles per key and catches two workers on one key.
 actor ReconcileProbe {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Kube
+import KubeTestSupport
 
 /// Records what informer handlers receive.
 actor EventLog {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Kube
+import KubeTestSupport
 
 /// Who leads when, to check that two candidates never lead at once.
 actor LeadershipLog {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Kube
+import KubeTestSupport
 
 @Suite struct WorkQueueTests {
     @Test func deduplicatesWaitingItems() async {

@@ -141,8 +141,12 @@ public struct ResourceClient<T: Codable & Sendable>: Sendable {
         }
     }
 
-    public func create(_ object: T, namespace ns: String? = nil) async throws -> T {
-        try client.decode(T.self, from: await client.send(method: .POST, path: path(ns ?? nsOf(object)), body: client.encode(object)))
+    /// Creates the object. With `dryRun`, the server validates and admits it (schema,
+    /// defaults, webhooks) without storing anything.
+    public func create(_ object: T, namespace ns: String? = nil, dryRun: Bool = false) async throws -> T {
+        try client.decode(
+            T.self,
+            from: await client.send(method: .POST, path: path(ns ?? nsOf(object)), query: dryRun ? [("dryRun", "All")] : [], body: client.encode(object)))
     }
 
     /// PUT: fails with Conflict when `metadata.resourceVersion` is stale.

@@ -1,28 +1,30 @@
 import Foundation
 
-@testable import Kube
+import Kube
+
+// Test support shared by the test targets (not shipped): real control planes from hack/envtest.
 
 /// A real etcd + kube-apiserver started by `hack/envtest`. Tests share one per test run
 /// (isolated by namespace); tests that restart the API server start their own.
-final class ControlPlane: Sendable {
-    static let repoRoot: String = {
+public final class ControlPlane: Sendable {
+    public static let repoRoot: String = {
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { url.deleteLastPathComponent() }
         return url.path
     }()
 
-    let dir: String
-    let kubeconfig: String
-    let owned: Bool
+    public let dir: String
+    public let kubeconfig: String
+    public let owned: Bool
 
-    init(dir: String, kubeconfig: String, owned: Bool) {
+    public init(dir: String, kubeconfig: String, owned: Bool) {
         self.dir = dir
         self.kubeconfig = kubeconfig
         self.owned = owned
     }
 
     /// Starts a control plane in a fresh directory.
-    static func start(extraArgs: [String] = []) async throws -> ControlPlane {
+    public static func start(extraArgs: [String] = []) async throws -> ControlPlane {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metallb-envtest-\(UUID().uuidString.prefix(8))").path
         let out = try await envtest(["start", "--dir", dir] + extraArgs)
         guard let line = out.split(separator: "\n").last, line.hasPrefix("KUBECONFIG=") else {
@@ -31,16 +33,16 @@ final class ControlPlane: Sendable {
         return ControlPlane(dir: dir, kubeconfig: String(line.dropFirst("KUBECONFIG=".count)), owned: true)
     }
 
-    func stop() async {
+    public func stop() async {
         if owned { _ = try? await Self.envtest(["stop", "--dir", dir]) }
     }
 
-    func restartAPIServer() async throws {
+    public func restartAPIServer() async throws {
         _ = try await Self.envtest(["restart-apiserver", "--dir", dir])
     }
 
     /// A value from DIR/envtest.conf (e.g. ETCD_PORT).
-    func conf(_ key: String) -> String? {
+    public func conf(_ key: String) -> String? {
         guard let text = try? String(contentsOfFile: dir + "/envtest.conf", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(key + "=") {
             return String(line.dropFirst(key.count + 1)).trimmingCharacters(in: CharacterSet(charactersIn: "\"' "))
@@ -48,7 +50,7 @@ final class ControlPlane: Sendable {
         return nil
     }
 
-    func client(qps: Double = 200, burst: Int = 400) throws -> KubeClient {
+    public func client(qps: Double = 200, burst: Int = 400) throws -> KubeClient {
         var c = try KubeConfig.fromKubeconfigFile(kubeconfig)
         c.qps = qps
         c.burst = burst
@@ -56,11 +58,11 @@ final class ControlPlane: Sendable {
     }
 
     /// Runs hack/envtest off the cooperative thread pool; returns stdout, throws on failure.
-    static func envtest(_ args: [String]) async throws -> String {
+    public static func envtest(_ args: [String]) async throws -> String {
         try await run(repoRoot + "/hack/envtest", args)
     }
 
-    static func run(_ path: String, _ args: [String]) async throws -> String {
+    public static func run(_ path: String, _ args: [String]) async throws -> String {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<String, any Error>) in
             Thread.detachNewThread {
                 // Output goes to files, not pipes: daemons the script starts may inherit the
@@ -109,12 +111,12 @@ nonisolated(unsafe) private var sharedDirToStop: String?
 /// The control plane shared by the tests of one run: the one `hack/test` started (its
 /// kubeconfig in METALLB_TEST_KUBECONFIG), or one started here and stopped when the test
 /// process exits.
-actor SharedControlPlane {
-    static let instance = SharedControlPlane()
+public actor SharedControlPlane {
+    public static let instance = SharedControlPlane()
     private var plane: ControlPlane?
     private var starting: Task<ControlPlane, any Error>?
 
-    func get() async throws -> ControlPlane {
+    public func get() async throws -> ControlPlane {
         if let plane { return plane }
         if let env = ProcessInfo.processInfo.environment["METALLB_TEST_KUBECONFIG"], !env.isEmpty {
             let p = ControlPlane(dir: (env as NSString).deletingLastPathComponent, kubeconfig: env, owned: false)
@@ -141,19 +143,19 @@ actor SharedControlPlane {
 }
 
 /// Per-test helpers: a client on the shared control plane and a fresh namespace.
-struct TestEnv {
-    let plane: ControlPlane
-    let client: KubeClient
-    let namespace: String
+public struct TestEnv: Sendable {
+    public let plane: ControlPlane
+    public let client: KubeClient
+    public let namespace: String
 
-    static func make(_ prefix: String = "t") async throws -> TestEnv {
+    public static func make(_ prefix: String = "t") async throws -> TestEnv {
         let plane = try await SharedControlPlane.instance.get()
         let client = try plane.client()
         let ns = try await createNamespace(client, prefix: prefix)
         return TestEnv(plane: plane, client: client, namespace: ns)
     }
 
-    static func createNamespace(_ client: KubeClient, prefix: String) async throws -> String {
+    public static func createNamespace(_ client: KubeClient, prefix: String) async throws -> String {
         let name = "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
         var ns = Namespace(metadata: ObjectMeta(name: name))
         ns.setTypeMeta()
@@ -161,13 +163,13 @@ struct TestEnv {
         return name
     }
 
-    func close() async {
+    public func close() async {
         await client.shutdown()
     }
 }
 
 /// Polls `condition` until it holds or `timeout` passes.
-func eventually(timeout: Duration = .seconds(20), interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool) async rethrows -> Bool {
+public func eventually(timeout: Duration = .seconds(20), interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
@@ -176,7 +178,7 @@ func eventually(timeout: Duration = .seconds(20), interval: Duration = .millisec
     return try await condition()
 }
 
-func configMap(_ name: String, _ ns: String, data: [String: String] = [:], labels: [String: String]? = nil) -> ConfigMap {
+public func configMap(_ name: String, _ ns: String, data: [String: String] = [:], labels: [String: String]? = nil) -> ConfigMap {
     var cm = ConfigMap(metadata: ObjectMeta(name: name, namespace: ns, labels: labels), data: data)
     cm.setTypeMeta()
     return cm

@@ -1,0 +1,162 @@
+import Foundation
+import Kube
+import KubeTestSupport
+import Testing
+
+@testable import API
+
+/// Our CRDs on the real Kubernetes 1.20 API server: every valid fixture is admitted, every
+/// fixture marked as refused by the schema is refused with the field named; and `metallb
+/// validate` gives the same verdict as the library on every fixture.
+@Suite(.timeLimit(.minutes(5))) struct FixturesAgainstAPIServerTests {
+    static let fixtures = ControlPlane.repoRoot + "/Tests/APITests/Fixtures"
+
+    static func yamlFiles(_ dir: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: fixtures + "/" + dir)) ?? [])
+            .filter { $0.hasSuffix(".yaml") }.sorted().map { fixtures + "/" + dir + "/" + $0 }
+    }
+
+    /// The "# expect:" and "# refused by:" header lines of an invalid fixture.
+    static func header(_ file: String) -> (field: String, message: String, schema: Bool) {
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        var field = "", message = "", schema = false
+        for line in text.split(separator: "\n").prefix(5) {
+            if line.hasPrefix("# expect:") {
+                let parts = line.dropFirst("# expect:".count).split(separator: "|", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                field = parts.first ?? ""
+                message = parts.count > 1 ? parts[1] : ""
+            }
+            if line.hasPrefix("# refused by:") { schema = line.contains("API server (") }
+        }
+        return (field, message, schema)
+    }
+
+    static func installCRDs(_ client: KubeClient) async throws {
+        let crds = client.resource(CustomResourceDefinition.resourceType)
+        let dir = ControlPlane.repoRoot + "/crds"
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() where f.hasSuffix(".yaml") {
+            for doc in try YAMLDocuments.parse(String(contentsOfFile: dir + "/" + f, encoding: .utf8), source: f) {
+                let name = doc["metadata"]?["name"]?.stringValue ?? ""
+                _ = try await crds.apply(doc, name: name, fieldManager: "metallb-tests", force: true)
+                #expect(try await eventually(timeout: .seconds(30)) {
+                    try await client.resource(CustomResourceDefinition.self).get(name).isEstablished
+                }, "CRD \(name) not established")
+            }
+        }
+        let ns = client.resource(Namespace.self)
+        if try await ns.getIfExists(MetalLBAPI.defaultNamespace) == nil {
+            var n = Namespace(metadata: ObjectMeta(name: MetalLBAPI.defaultNamespace))
+            n.setTypeMeta()
+            do { _ = try await ns.create(n) } catch let e as KubeError where e.isAlreadyExists {}
+        }
+    }
+
+    static func resourceType(of doc: JSONValue) -> ResourceType? {
+        let apiVersion = doc["apiVersion"]?.stringValue ?? ""
+        switch doc["kind"]?.stringValue ?? "" {
+        case "Secret": return Secret.resourceType
+        case "Node": return Node.resourceType
+        case "BGPPeer": return apiVersion.hasSuffix("v1beta1") ? BGPPeer.v1beta1ResourceType : BGPPeer.resourceType
+        case let kind: return MetalLBAPI.resourceTypes.first { $0.kind == kind && $0.apiVersion == apiVersion }
+        }
+    }
+
+    /// Dry-run creates every document; returns the errors of those the server refused.
+    static func dryRun(_ client: KubeClient, _ file: String) async throws -> [KubeError] {
+        var errors: [KubeError] = []
+        for doc in try YAMLDocuments.parse(String(contentsOfFile: file, encoding: .utf8), source: file) {
+            guard let type = resourceType(of: doc) else {
+                errors.append(.api(APIStatus(code: 404, reason: "NotFound", message: "no such kind: \(doc["kind"]?.stringValue ?? "?")"), retryAfter: nil))
+                continue
+            }
+            let ns = type.namespaced ? (doc["metadata"]?["namespace"]?.stringValue ?? MetalLBAPI.defaultNamespace) : nil
+            do {
+                _ = try await client.resource(type, namespace: ns).create(UnstructuredObject(doc.objectValue ?? [:]), dryRun: true)
+            } catch let e as KubeError {
+                errors.append(e)
+            }
+        }
+        return errors
+    }
+
+    @Test func validFixturesAreAdmittedAndInvalidSchemaCasesRefused() async throws {
+        let plane = try await SharedControlPlane.instance.get()
+        let client = try plane.client()
+        defer { Task { await client.shutdown() } }
+        try await Self.installCRDs(client)
+
+        let valid = Self.yamlFiles("valid")
+        #expect(valid.count >= 30)
+        for f in valid {
+            let errors = try await Self.dryRun(client, f)
+            #expect(errors.isEmpty, "\((f as NSString).lastPathComponent): \(errors)")
+        }
+        let invalid = Self.yamlFiles("invalid").filter { Self.header($0).schema }
+        #expect(invalid.count >= 20)
+        for f in invalid {
+            let h = Self.header(f)
+            let errors = try await Self.dryRun(client, f)
+            let name = (f as NSString).lastPathComponent
+            #expect(!errors.isEmpty, "\(name): the API server admitted it")
+            let text = errors.map { "\($0) \($0.causes.compactMap(\.field))" }.joined(separator: " ")
+            // The server names the field without list indexes ("spec.interfaces").
+            let leaf = (h.field.split(separator: ".").last.map(String.init) ?? h.field).split(separator: "[").first.map(String.init) ?? h.field
+            #expect(text.contains(leaf) || errors.contains { $0.isNotFound }, "\(name): refusal does not name \(h.field): \(text)")
+        }
+    }
+
+    @Test func validateCommandGivesTheLibraryVerdictOnEveryFixture() async throws {
+        let binary = ControlPlane.repoRoot + "/.build/debug/metallb"
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the metallb binary first (swift build)")
+        for (dir, expectValid) in [("valid", true), ("invalid", false)] {
+            for f in Self.yamlFiles(dir) {
+                let name = (f as NSString).lastPathComponent
+                // The library on the JSON twin of the fixture...
+                let json = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: f.replacingOccurrences(of: ".yaml", with: ".json"))))
+                let docs = json.arrayValue ?? [json]
+                let library = Validation.validate(documents: docs)
+                #expect(library.isValid == expectValid, "library on \(name): \(library.errors)")
+                // ...and the CLI on the YAML: same verdict, same errors.
+                let (code, out) = try await runProcess(binary, ["validate", "-f", f, "-o", "json"])
+                #expect(code == (expectValid ? 0 : 1), "metallb validate \(name) exited \(code): \(out)")
+                let parsed = try JSONDecoder().decode(JSONValue.self, from: Data(out.utf8))
+                let cliErrors = Set((parsed["errors"]?.arrayValue ?? []).compactMap { e in
+                    e["field"]?.stringValue.map { "\(e["kind"]?.stringValue ?? "")|\($0)|\(e["message"]?.stringValue ?? "")" }
+                })
+                let libErrors = Set(library.errors.map { "\($0.kind)|\($0.field)|\($0.message)" })
+                #expect(cliErrors == libErrors, "\(name)")
+                if !expectValid {
+                    let h = Self.header(f)
+                    #expect(library.errors.contains { $0.field.contains(h.field) && $0.message.contains(h.message) }, "\(name): expected \(h.field) | \(h.message), got \(library.errors)")
+                }
+            }
+        }
+    }
+}
+
+/// Runs a program; returns its exit code and standard output.
+func runProcess(_ path: String, _ args: [String]) async throws -> (Int32, String) {
+    try await withCheckedThrowingContinuation { cont in
+        Thread.detachNewThread {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)").path
+            FileManager.default.createFile(atPath: out, contents: nil)
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_TRUNC, 0o644)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+            let argv = ([path] + args).map { strdup($0) } + [nil]
+            defer { argv.forEach { free($0) } }
+            var pid: pid_t = 0
+            guard posix_spawn(&pid, path, &actions, nil, argv, environ) == 0 else {
+                cont.resume(throwing: KubeError.config("cannot start \(path)"))
+                return
+            }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            cont.resume(returning: ((status >> 8) & 0xff, (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""))
+        }
+    }
+}
