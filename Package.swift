@@ -43,7 +43,16 @@ let package = Package(
         .target(name: "IPAM", swiftSettings: strict),
         .target(
             name: "Controller",
-            dependencies: ["Kube", "IPAM"],
+            dependencies: [
+                "Kube", "IPAM", "API",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -80,7 +89,7 @@ let package = Package(
         ),
         .testTarget(name: "IPAMTests", dependencies: ["IPAM"], swiftSettings: strict),
         .testTarget(name: "APITests", dependencies: ["API", "Kube", "KubeTestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
-        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Kube", "IPAM"], swiftSettings: strict),
+        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Kube", "IPAM", "API", "KubeTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "Layer2Tests",
             dependencies: ["Layer2"],

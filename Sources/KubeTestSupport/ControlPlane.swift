@@ -183,3 +183,26 @@ public func configMap(_ name: String, _ ns: String, data: [String: String] = [:]
     cm.setTypeMeta()
     return cm
 }
+
+/// Applies every CRD in `crds/` (server-side apply), waits until each is established and
+/// served, and creates `namespaces` if missing.
+public func installCRDs(_ client: KubeClient, namespaces: [String] = []) async throws {
+    let crds = client.resource(CustomResourceDefinition.resourceType)
+    let dir = ControlPlane.repoRoot + "/crds"
+    for f in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() where f.hasSuffix(".yaml") {
+        for doc in try YAMLDocuments.parse(String(contentsOfFile: dir + "/" + f, encoding: .utf8), source: f) {
+            let name = doc["metadata"]?["name"]?.stringValue ?? ""
+            _ = try await crds.apply(doc, name: name, fieldManager: "metallb-tests", force: true)
+            let ok = try await eventually(timeout: .seconds(30)) {
+                try await client.resource(CustomResourceDefinition.self).get(name).isEstablished
+            }
+            guard ok else { throw KubeError.timeout("CRD \(name) not established") }
+        }
+    }
+    let ns = client.resource(Namespace.self)
+    for name in namespaces where try await ns.getIfExists(name) == nil {
+        var n = Namespace(metadata: ObjectMeta(name: name))
+        n.setTypeMeta()
+        do { _ = try await ns.create(n) } catch let e as KubeError where e.isAlreadyExists {}
+    }
+}

@@ -31,26 +31,6 @@ import Testing
         return (field, message, schema)
     }
 
-    static func installCRDs(_ client: KubeClient) async throws {
-        let crds = client.resource(CustomResourceDefinition.resourceType)
-        let dir = ControlPlane.repoRoot + "/crds"
-        for f in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() where f.hasSuffix(".yaml") {
-            for doc in try YAMLDocuments.parse(String(contentsOfFile: dir + "/" + f, encoding: .utf8), source: f) {
-                let name = doc["metadata"]?["name"]?.stringValue ?? ""
-                _ = try await crds.apply(doc, name: name, fieldManager: "metallb-tests", force: true)
-                #expect(try await eventually(timeout: .seconds(30)) {
-                    try await client.resource(CustomResourceDefinition.self).get(name).isEstablished
-                }, "CRD \(name) not established")
-            }
-        }
-        let ns = client.resource(Namespace.self)
-        if try await ns.getIfExists(MetalLBAPI.defaultNamespace) == nil {
-            var n = Namespace(metadata: ObjectMeta(name: MetalLBAPI.defaultNamespace))
-            n.setTypeMeta()
-            do { _ = try await ns.create(n) } catch let e as KubeError where e.isAlreadyExists {}
-        }
-    }
-
     static func resourceType(of doc: JSONValue) -> ResourceType? {
         let apiVersion = doc["apiVersion"]?.stringValue ?? ""
         switch doc["kind"]?.stringValue ?? "" {
@@ -83,7 +63,7 @@ import Testing
         let plane = try await SharedControlPlane.instance.get()
         let client = try plane.client()
         defer { Task { await client.shutdown() } }
-        try await Self.installCRDs(client)
+        try await installCRDs(client, namespaces: [MetalLBAPI.defaultNamespace])
 
         let valid = Self.yamlFiles("valid")
         #expect(valid.count >= 30)

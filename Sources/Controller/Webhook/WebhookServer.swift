@@ -1,0 +1,139 @@
+import Foundation
+import Kube
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// The validating webhook: AdmissionReview v1 over HTTPS. The serving certificate and key
+/// (`tls.crt`, `tls.key` in `certDirectory`, as a Secret mounted in a pod) are read again
+/// whenever either file changes, so a rotated certificate is used without a restart.
+public final class WebhookServer: Sendable {
+    public let certDirectory: String
+    public let host: String
+    public let port: Int
+    let admission: ConfigurationAdmission
+    let logger: Logger
+    private let tls: NIOLockedValueBox<(stamp: String, context: NIOSSLContext)?> = .init(nil)
+    private let boundPort = NIOLockedValueBox<Int?>(nil)
+
+    public init(certDirectory: String, host: String = "0.0.0.0", port: Int = 9443, admission: ConfigurationAdmission, logger: Logger = Logger(label: "webhook")) {
+        self.certDirectory = certDirectory
+        self.host = host
+        self.port = port
+        self.admission = admission
+        self.logger = logger
+    }
+
+    /// The port actually bound (useful with port 0).
+    public var localPort: Int? { boundPort.withLockedValue { $0 } }
+
+    /// The TLS context for a new connection, re-read when the files changed.
+    func currentContext() throws -> NIOSSLContext {
+        let crt = certDirectory + "/tls.crt", key = certDirectory + "/tls.key"
+        func stamp(_ p: String) -> String {
+            let a = try? FileManager.default.attributesOfItem(atPath: p)
+            return "\((a?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)/\((a?[.size] as? Int) ?? 0)"
+        }
+        let s = stamp(crt) + "|" + stamp(key)
+        if let cached = tls.withLockedValue({ $0 }), cached.stamp == s { return cached.context }
+        do {
+            var config = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(crt).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            config.minimumTLSVersion = .tlsv12
+            let ctx = try NIOSSLContext(configuration: config)
+            tls.withLockedValue { $0 = (s, ctx) }
+            logger.info("loaded the webhook serving certificate", metadata: ["dir": "\(certDirectory)"])
+            return ctx
+        } catch {
+            if let cached = tls.withLockedValue({ $0 }) {
+                logger.warning("cannot load the new webhook certificate; keeping the previous one", metadata: ["error": "\(error)"])
+                return cached.context
+            }
+            throw KubeError.config("webhook certificate \(crt) / key \(key): \(error)")
+        }
+    }
+
+    /// Serves until the calling task is cancelled.
+    public func run() async throws {
+        _ = try currentContext()  // fail at start on a bad certificate, with the file names
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: port) { child in
+                child.eventLoop.makeCompletedFuture {
+                    let ctx = try self.currentContext()
+                    try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: ctx))
+                    try child.pipeline.syncOperations.configureHTTPServerPipeline()
+                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: child)
+                }
+            }
+        boundPort.withLockedValue { $0 = channel.channel.localAddress?.port }
+        logger.info("webhook listening", metadata: ["address": "\(host):\(channel.channel.localAddress?.port ?? port)"])
+        try await withTaskCancellationHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await channel.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        } onCancel: {
+            channel.channel.close(promise: nil)
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var head: HTTPRequestHead?
+                var body = ByteBuffer()
+                for try await part in inbound {
+                    switch part {
+                    case .head(let h):
+                        head = h
+                        body.clear()
+                    case .body(var b):
+                        if body.readableBytes + b.readableBytes > 8 << 20 { throw KubeError.decoding("request body over 8 MiB") }
+                        body.writeBuffer(&b)
+                    case .end:
+                        guard let h = head else { continue }
+                        let (status, reply) = await respond(h, body)
+                        var headers = HTTPHeaders()
+                        headers.add(name: "Content-Type", value: "application/json")
+                        headers.add(name: "Content-Length", value: String(reply.readableBytes))
+                        try await outbound.write(.head(HTTPResponseHead(version: h.version, status: status, headers: headers)))
+                        try await outbound.write(.body(.byteBuffer(reply)))
+                        try await outbound.write(.end(nil))
+                    }
+                }
+            }
+        } catch {
+            logger.debug("webhook connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func respond(_ head: HTTPRequestHead, _ body: ByteBuffer) async -> (HTTPResponseStatus, ByteBuffer) {
+        let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
+        guard head.method == .POST, path == "/validate" || path.hasPrefix("/validate-") else {
+            if head.method == .GET && path == "/healthz" { return (.ok, ByteBuffer(string: "{\"status\":\"ok\"}")) }
+            return (.notFound, ByteBuffer(string: "{\"error\":\"POST an AdmissionReview to /validate\"}"))
+        }
+        let review: AdmissionReview
+        do {
+            review = try KubeJSON.decoder.decode(AdmissionReview.self, from: Data(buffer: body))
+        } catch {
+            return (.badRequest, ByteBuffer(string: "{\"error\":\"not an AdmissionReview: \(String(describing: error).replacingOccurrences(of: "\"", with: "'"))\"}"))
+        }
+        guard let request = review.request else { return (.badRequest, ByteBuffer(string: "{\"error\":\"AdmissionReview without request\"}")) }
+        let response = await admission.review(request)
+        if !response.allowed {
+            logger.info("denied", metadata: ["operation": "\(request.operation)", "kind": "\(request.kind.kind)", "name": "\(request.name ?? "")", "reason": "\(response.status?.message ?? "")"])
+        }
+        let out = AdmissionReview(apiVersion: review.apiVersion, kind: "AdmissionReview", response: response)
+        return (.ok, ByteBuffer(data: (try? KubeJSON.encoder.encode(out)) ?? Data()))
+    }
+}
