@@ -1,0 +1,137 @@
+import API
+import Foundation
+import Kube
+import Logging
+
+/// The configuration the controller runs on: the last one that validated. An invalid
+/// change is refused and reported; the controller keeps working on the previous one.
+public actor ConfigurationTracker {
+    public private(set) var current: Configuration?
+    public private(set) var lastReport: ValidationReport?
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    public init() {}
+
+    func record(_ config: Configuration, _ report: ValidationReport) {
+        lastReport = report
+        if report.isValid {
+            current = config
+            for w in waiters { w.resume() }
+            waiters.removeAll()
+        }
+    }
+
+    /// Returns once a valid configuration has been seen.
+    public func waitForValid() async {
+        if current != nil { return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+}
+
+/// Informers on every configuration kind of the controller's namespace.
+public struct ConfigurationInformers: Sendable {
+    public let namespace: String
+    public let pools: Informer<IPAddressPool>
+    public let l2: Informer<L2Advertisement>
+    public let bgpAdvertisements: Informer<BGPAdvertisement>
+    public let peers: Informer<BGPPeer>
+    public let bfdProfiles: Informer<BFDProfile>
+    public let communities: Informer<Community>
+    public let metalLBs: Informer<MetalLB>
+    public let secrets: Informer<Secret>
+
+    public init(client: KubeClient, namespace: String) {
+        self.namespace = namespace
+        pools = Informer(client.resource(IPAddressPool.self, namespace: namespace))
+        l2 = Informer(client.resource(L2Advertisement.self, namespace: namespace))
+        bgpAdvertisements = Informer(client.resource(BGPAdvertisement.self, namespace: namespace))
+        peers = Informer(client.resource(BGPPeer.self, namespace: namespace))
+        bfdProfiles = Informer(client.resource(BFDProfile.self, namespace: namespace))
+        communities = Informer(client.resource(Community.self, namespace: namespace))
+        metalLBs = Informer(client.resource(MetalLB.self, namespace: namespace))
+        secrets = Informer(client.resource(Secret.self, namespace: namespace), options: ListOptions(fieldSelector: "type=kubernetes.io/basic-auth"))
+    }
+
+    /// The configuration as the caches have it now.
+    public func snapshot() async -> Configuration {
+        func sorted<T: KubeObject>(_ xs: [T]) -> [T] { xs.sorted { $0.name < $1.name } }
+        return Configuration(
+            operatorNamespace: namespace, ipAddressPools: sorted(await pools.list()), l2Advertisements: sorted(await l2.list()),
+            bgpAdvertisements: sorted(await bgpAdvertisements.list()), bgpPeers: sorted(await peers.list()),
+            bfdProfiles: sorted(await bfdProfiles.list()), communities: sorted(await communities.list()),
+            metalLBs: sorted(await metalLBs.list()), secrets: sorted(await secrets.list()), nodes: nil)
+    }
+
+    /// Feeds every change of any kind to `controller` as the one key `key`.
+    public func watch(with controller: Controller, key: ObjectKey) async {
+        let one: @Sendable (any Sendable) -> [ObjectKey] = { _ in [key] }
+        await controller.watch(pools, map: one)
+        await controller.watch(l2, map: one)
+        await controller.watch(bgpAdvertisements, map: one)
+        await controller.watch(peers, map: one)
+        await controller.watch(bfdProfiles, map: one)
+        await controller.watch(communities, map: one)
+        await controller.watch(metalLBs, map: one)
+        await controller.watch(secrets, map: one)
+    }
+}
+
+/// Validates the configuration whenever it changes, records it in the tracker, and writes
+/// the `ConfigurationState` named `controller`: result Valid/Invalid, the errors, and a
+/// `ConfigurationValid` condition whose transition time moves only when its status does.
+public struct ConfigurationReconciler: Reconciler {
+    public static let fieldManager = "metallb-controller"
+    let client: KubeClient
+    let informers: ConfigurationInformers
+    let tracker: ConfigurationTracker
+    let recorder: EventRecorder?
+    let logger: Logger
+
+    public init(client: KubeClient, informers: ConfigurationInformers, tracker: ConfigurationTracker, recorder: EventRecorder? = nil, logger: Logger = Logger(label: "controller.config")) {
+        self.client = client
+        self.informers = informers
+        self.tracker = tracker
+        self.recorder = recorder
+        self.logger = logger
+    }
+
+    public func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
+        let config = await informers.snapshot()
+        let report = config.validate()
+        let hadValid = await tracker.current != nil
+        await tracker.record(config, report)
+        if report.isValid {
+            logger.info("configuration valid", metadata: ["pools": "\(config.ipAddressPools.count)", "warnings": "\(report.warnings.count)"])
+        } else {
+            logger.error("configuration invalid; \(hadValid ? "keeping the last valid one" : "no valid configuration yet")", metadata: ["errors": "\(report.errors.map(\.description))"])
+        }
+        try await writeState(report, namespace: informers.namespace)
+        return .done
+    }
+
+    func writeState(_ report: ValidationReport, namespace: String) async throws {
+        let states = client.resource(ConfigurationState.self, namespace: namespace)
+        var object = ConfigurationState.forController(namespace: namespace)
+        object.setTypeMeta()
+        let live = try await states.getIfExists(object.name)
+        if live == nil { _ = try await states.apply(object, name: object.name, fieldManager: Self.fieldManager, force: true) }
+
+        let valid = report.isValid
+        let summary = report.errors.map(\.description).joined(separator: "; ")
+        let previous = live?.status?.conditions?.first { $0.type == "ConfigurationValid" }
+        let status = valid ? "True" : "False"
+        let condition = Condition(
+            type: "ConfigurationValid", status: status, observedGeneration: nil,
+            lastTransitionTime: previous?.status == status ? previous!.lastTransitionTime : KubeTime.time(),
+            reason: valid ? "Valid" : "Invalid",
+            message: valid ? "the configuration is valid (\(report.warnings.count) warnings)" : String(summary.prefix(1024)))
+        var state = object
+        state.status = ConfigurationStateStatus(result: valid ? .valid : .invalid, errorSummary: valid ? nil : String(summary.prefix(4096)), conditions: [condition])
+        if live?.status?.result != state.status?.result || live?.status?.errorSummary != state.status?.errorSummary {
+            if !valid, let recorder {
+                await recorder.record(state, .warning, reason: "InvalidConfiguration", message: String(summary.prefix(1024)))
+            }
+        }
+        _ = try await states.apply(state, name: state.name, fieldManager: Self.fieldManager, force: true, subresource: "status")
+    }
+}
