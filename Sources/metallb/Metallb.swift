@@ -75,13 +75,6 @@ struct OperatorCommand: AsyncParsableCommand {
     func run() async throws { throw NotImplemented(role: "operator") }
 }
 
-struct ControllerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "controller", abstract: "Run the controller: allocates IPs from IPAddressPools to LoadBalancer Services.")
-    @OptionGroup var options: RoleOptions
-    func run() async throws { throw NotImplemented(role: "controller") }
-}
-
 struct SpeakerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "speaker", abstract: "Run a speaker (one per node): announces Service IPs over Layer 2 (ARP/NDP) or BGP.")
