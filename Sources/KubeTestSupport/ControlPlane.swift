@@ -62,46 +62,51 @@ public final class ControlPlane: Sendable {
         try await run(repoRoot + "/hack/envtest", args)
     }
 
+    /// Runs a program; returns its standard output, throws with its standard error on failure.
     public static func run(_ path: String, _ args: [String]) async throws -> String {
-        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<String, any Error>) in
-            Thread.detachNewThread {
-                // Output goes to files, not pipes: daemons the script starts may inherit the
-                // pipe's write end, and a pipe read would then wait for them to exit.
-                let base = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)").path
-                FileManager.default.createFile(atPath: base + ".out", contents: nil)
-                FileManager.default.createFile(atPath: base + ".err", contents: nil)
-                defer {
-                    try? FileManager.default.removeItem(atPath: base + ".out")
-                    try? FileManager.default.removeItem(atPath: base + ".err")
-                }
-                // posix_spawn + waitpid: Foundation's Process.waitUntilExit did not return
-                // here once the script had left daemons behind.
-                var actions = posix_spawn_file_actions_t()
-                posix_spawn_file_actions_init(&actions)
-                defer { posix_spawn_file_actions_destroy(&actions) }
-                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-                posix_spawn_file_actions_addopen(&actions, 1, base + ".out", O_WRONLY | O_TRUNC, 0o644)
-                posix_spawn_file_actions_addopen(&actions, 2, base + ".err", O_WRONLY | O_TRUNC, 0o644)
-                let argv = ([path] + args).map { strdup($0) } + [nil]
-                defer { argv.forEach { free($0) } }
-                var pid: pid_t = 0
-                let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
-                guard rc == 0 else {
-                    cont.resume(throwing: KubeError.config("cannot start \(path): errno \(rc)"))
-                    return
-                }
-                var status: Int32 = 0
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                let exited = (status & 0x7f) == 0
-                let code = (status >> 8) & 0xff
-                let o = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
-                let e = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
-                if exited && code == 0 {
-                    cont.resume(returning: o)
-                } else {
-                    cont.resume(throwing: KubeError.config("\(path) \(args.joined(separator: " ")) exited \(code): \(e.suffix(2000))"))
-                }
+        let (code, out, err) = try await runProcess(path, args)
+        guard code == 0 else {
+            throw KubeError.config("\(path) \(args.joined(separator: " ")) exited \(code): \(err.suffix(2000))")
+        }
+        return out
+    }
+}
+
+/// Runs a program off the cooperative thread pool; returns its exit code, standard output and
+/// standard error. Output goes through files, not pipes: daemons a script starts may inherit
+/// a pipe's write end, and reading the pipe would then wait for them to exit. posix_spawn and
+/// waitpid, because Foundation's Process.waitUntilExit did not return here once a script had
+/// left daemons behind.
+public func runProcess(_ path: String, _ args: [String]) async throws -> (code: Int32, stdout: String, stderr: String) {
+    try await withCheckedThrowingContinuation { cont in
+        Thread.detachNewThread {
+            let base = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)").path
+            FileManager.default.createFile(atPath: base + ".out", contents: nil)
+            FileManager.default.createFile(atPath: base + ".err", contents: nil)
+            defer {
+                try? FileManager.default.removeItem(atPath: base + ".out")
+                try? FileManager.default.removeItem(atPath: base + ".err")
             }
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, base + ".out", O_WRONLY | O_TRUNC, 0o644)
+            posix_spawn_file_actions_addopen(&actions, 2, base + ".err", O_WRONLY | O_TRUNC, 0o644)
+            let argv = ([path] + args).map { strdup($0) } + [nil]
+            defer { argv.forEach { free($0) } }
+            var pid: pid_t = 0
+            let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+            guard rc == 0 else {
+                cont.resume(throwing: KubeError.config("cannot start \(path): errno \(rc)"))
+                return
+            }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            let o = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+            let e = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+            cont.resume(returning: (code, o, e))
         }
     }
 }

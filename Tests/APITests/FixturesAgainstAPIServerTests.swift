@@ -97,7 +97,7 @@ import Testing
                 let library = Validation.validate(documents: docs)
                 #expect(library.isValid == expectValid, "library on \(name): \(library.errors)")
                 // ...and the CLI on the YAML: same verdict, same errors.
-                let (code, out) = try await runProcess(binary, ["validate", "-f", f, "-o", "json"])
+                let (code, out, _) = try await runProcess(binary, ["validate", "-f", f, "-o", "json"])
                 #expect(code == (expectValid ? 0 : 1), "metallb validate \(name) exited \(code): \(out)")
                 let parsed = try JSONDecoder().decode(JSONValue.self, from: Data(out.utf8))
                 let cliErrors = Set((parsed["errors"]?.arrayValue ?? []).compactMap { e in
@@ -114,29 +114,3 @@ import Testing
     }
 }
 
-/// Runs a program; returns its exit code and standard output.
-func runProcess(_ path: String, _ args: [String]) async throws -> (Int32, String) {
-    try await withCheckedThrowingContinuation { cont in
-        Thread.detachNewThread {
-            let out = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)").path
-            FileManager.default.createFile(atPath: out, contents: nil)
-            defer { try? FileManager.default.removeItem(atPath: out) }
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_TRUNC, 0o644)
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-            let argv = ([path] + args).map { strdup($0) } + [nil]
-            defer { argv.forEach { free($0) } }
-            var pid: pid_t = 0
-            guard posix_spawn(&pid, path, &actions, nil, argv, environ) == 0 else {
-                cont.resume(throwing: KubeError.config("cannot start \(path)"))
-                return
-            }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            cont.resume(returning: ((status >> 8) & 0xff, (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""))
-        }
-    }
-}

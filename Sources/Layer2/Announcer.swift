@@ -1,0 +1,445 @@
+#if os(Linux)
+import Glibc
+import Synchronization
+
+/// Answers ARP/NDP for the Service IPs this node owns, on a set of interfaces: one `PacketSocket`, one `Layer2Responder`
+/// and one reader thread per interface; takeover bursts of gratuitous ARP / unsolicited NA run as tasks.
+///
+/// All methods are thread-safe and synchronous; `setOwned` takes effect for answering before it returns.
+public final class Announcer: Sendable {
+    /// Tunables; the defaults follow the RFCs.
+    public struct Configuration: Hashable, Sendable {
+        /// Announcement rounds per newly owned IP, the first sent at once inside `setOwned`.
+        /// Default 3: RFC 4861 §10 MAX_NEIGHBOR_ADVERTISEMENT (unsolicited NAs), one more than RFC 5227 §1.1 ANNOUNCE_NUM (2) for ARP.
+        public var announcementRounds: Int
+        /// Spacing between rounds. Default 1 s: RFC 4861 §7.2.6 asks for at least RetransTimer (RETRANS_TIMER, 1 s) between
+        /// unsolicited NAs; RFC 5227 §2.3 uses ANNOUNCE_INTERVAL 2 s, a host's pace, where a failover wants its caches fixed sooner.
+        public var announcementInterval: Duration
+        /// Gratuitous ARP forms sent per round (RFC 5227 §2.3 request, §3 reply); default both, as MetalLB.
+        public var announcementOperations: [ARPOperation]
+        /// Target MAC of gratuitous ARPs: zero per RFC 5227 §2.3.
+        public var announcementTargetHardwareAddress: MACAddress
+        /// NA Router flag (RFC 4861 §4.4).
+        public var isRouter: Bool
+        /// Pad frames to the 60-byte Ethernet minimum (normally left to the NIC).
+        public var padsFrames: Bool
+
+        public init(announcementRounds: Int = 3, announcementInterval: Duration = .seconds(1),
+                    announcementOperations: [ARPOperation] = [.request, .reply],
+                    announcementTargetHardwareAddress: MACAddress = .zero,
+                    isRouter: Bool = false, padsFrames: Bool = false) {
+            self.announcementRounds = announcementRounds
+            self.announcementInterval = announcementInterval
+            self.announcementOperations = announcementOperations
+            self.announcementTargetHardwareAddress = announcementTargetHardwareAddress
+            self.isRouter = isRouter
+            self.padsFrames = padsFrames
+        }
+    }
+
+    /// Per-interface counters (monotonic since `init`).
+    public struct Counters: Hashable, Sendable {
+        /// Frames handed to the responder (ARP and NS/NA only: the socket filter drops the rest).
+        public var framesReceived = 0
+        /// ARP requests (incl. probes) answered with a reply.
+        public var arpRepliesSent = 0
+        /// Neighbor Solicitations (incl. DAD) answered with an NA.
+        public var neighborAdvertisementsSent = 0
+        /// Gratuitous ARP and unsolicited NA frames sent.
+        public var announcementsSent = 0
+        /// ARP/NA from another station claiming an owned IP (RFC 5227 §2.4, RFC 4861 §7.2.5).
+        public var conflictsSeen = 0
+        /// Failed sends, receives and group joins/leaves.
+        public var errors = 0
+
+        /// Requests answered: ARP replies plus solicited/DAD NAs.
+        public var requestsAnswered: Int { arpRepliesSent + neighborAdvertisementsSent }
+
+        public init() {}
+    }
+
+    /// Something a caller may want to log.
+    public enum Event: Hashable, Sendable {
+        /// Another station claims an IP we own on `interface`.
+        case conflict(interface: String, address: IPAddress, claimedBy: MACAddress)
+        /// A socket operation failed (the announcer keeps going).
+        case error(PacketSocketError)
+    }
+
+    /// What one `setOwned` changed, per interface.
+    public struct Change: Hashable, Sendable {
+        public var added: [String: [IPAddress]] = [:]
+        public var removed: [String: [IPAddress]] = [:]
+        public var isEmpty: Bool { added.isEmpty && removed.isEmpty }
+    }
+
+    public let configuration: Configuration
+    private let links: [String: Link]
+    private let linkOrder: [String]
+    private let onEvent: (@Sendable (Event) -> Void)?
+    private let tasks = TaskRegistry()
+
+    /// Opens a socket on each of `interfaces` (in the calling thread's network namespace) and starts a reader thread per
+    /// interface; nothing is answered until `setOwned`. Throws the first open error (sockets already opened are closed).
+    /// `onEvent` runs on a reader thread, a burst task or the `setOwned` caller: keep it short and non-blocking.
+    public init(interfaces: [String], configuration: Configuration = Configuration(),
+                onEvent: (@Sendable (Event) -> Void)? = nil) throws(PacketSocketError) {
+        self.configuration = configuration
+        self.onEvent = onEvent
+        var links: [String: Link] = [:]
+        var order: [String] = []
+        for name in interfaces where links[name] == nil {
+            do {
+                let socket = try PacketSocket(interface: name)
+                let responder = Layer2Responder(hardwareAddress: socket.hardwareAddress, isRouter: configuration.isRouter,
+                                                padsFrames: configuration.padsFrames,
+                                                announcementTargetHardwareAddress: configuration.announcementTargetHardwareAddress,
+                                                announcementOperations: configuration.announcementOperations)
+                links[name] = Link(socket: socket, responder: responder)
+                order.append(name)
+            } catch {
+                for link in links.values { link.socket.close() }
+                throw error
+            }
+        }
+        self.links = links
+        self.linkOrder = order
+        for link in links.values { link.startReader(onEvent: onEvent) }
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// The interfaces served, in `init` order.
+    public var interfaceNames: [String] { linkOrder }
+
+    /// The MAC replies carry on `interface`.
+    public func hardwareAddress(of interface: String) -> MACAddress? { links[interface]?.socket.hardwareAddress }
+
+    /// Owns exactly `ips` on every interface: see `setOwned(_:)`.
+    @discardableResult
+    public func setOwned(ips: some Sequence<IPAddress>) -> Change {
+        let set = Set(ips)
+        return setOwned(Dictionary(uniqueKeysWithValues: linkOrder.map { ($0, set) }))
+    }
+
+    /// Owns exactly the elected `serviceIPs` on every interface.
+    @discardableResult
+    public func setOwned(serviceIPs: some Sequence<ServiceIP>) -> Change {
+        setOwned(ips: serviceIPs.map(\.ip))
+    }
+
+    /// Owns exactly `ipsByInterface[name]` on each interface (none where absent; unknown names ignored).
+    /// Released IPs stop being answered before this returns, then their solicited-node groups are left (when no other owned IP
+    /// shares them). Newly owned IPv6 join their groups first; each newly owned IP gets the first announcement round at once
+    /// and `announcementRounds - 1` more, `announcementInterval` apart, while it stays owned.
+    @discardableResult
+    public func setOwned(_ ipsByInterface: [String: Set<IPAddress>]) -> Change {
+        var change = Change()
+        let stopped = tasks.state.withLock { $0.stopped }
+        guard !stopped else { return change }
+        var bursts: [(link: Link, addresses: [(IPAddress, UInt64)])] = []
+        for name in linkOrder {
+            guard let link = links[name] else { continue }
+            let (added, removed, fresh) = link.setOwned(ipsByInterface[name] ?? [], onEvent: onEvent)
+            if !added.isEmpty { change.added[name] = added }
+            if !removed.isEmpty { change.removed[name] = removed }
+            if !fresh.isEmpty { bursts.append((link, fresh)) }
+        }
+        let rounds = configuration.announcementRounds
+        for burst in bursts where rounds > 0 {
+            burst.link.announce(burst.addresses, onEvent: onEvent)
+        }
+        if rounds > 1, !bursts.isEmpty {
+            scheduleRounds(bursts, remaining: rounds - 1)
+        }
+        return change
+    }
+
+    private func scheduleRounds(_ bursts: [(link: Link, addresses: [(IPAddress, UInt64)])], remaining: Int) {
+        let interval = configuration.announcementInterval
+        let onEvent = self.onEvent
+        tasks.state.withLock { state in
+            guard !state.stopped else { return }
+            let id = state.next
+            state.next += 1
+            let bursts = bursts.map { (link: $0.link, addresses: $0.addresses.map { Pending(address: $0.0, generation: $0.1) }) }
+            state.running[id] = Task { [tasks] in
+                for _ in 0 ..< remaining {
+                    do { try await Task.sleep(for: interval) } catch { break }
+                    for burst in bursts {
+                        burst.link.announce(burst.addresses.map { ($0.address, $0.generation) }, onEvent: onEvent)
+                    }
+                }
+                _ = tasks.state.withLock { $0.running.removeValue(forKey: id) }
+            }
+        }
+    }
+
+    /// Which IPs are answered on which interface (interfaces answering nothing omitted), IPv4 first, sorted.
+    public func answering() -> [String: [IPAddress]] {
+        var result: [String: [IPAddress]] = [:]
+        for (name, link) in links {
+            let addresses = link.state.withLock { $0.responder.addresses }
+            if !addresses.isEmpty { result[name] = addresses }
+        }
+        return result
+    }
+
+    /// The interfaces answering for `ip`, in `init` order.
+    public func interfaces(answering ip: IPAddress) -> [String] {
+        linkOrder.filter { links[$0]?.state.withLock { $0.responder.owns(ip) } ?? false }
+    }
+
+    /// Counters per interface.
+    public func counters() -> [String: Counters] {
+        links.mapValues { link in link.state.withLock { $0.counters } }
+    }
+
+    /// Counters summed over interfaces.
+    public func totalCounters() -> Counters {
+        counters().values.reduce(into: Counters()) { sum, c in
+            sum.framesReceived += c.framesReceived
+            sum.arpRepliesSent += c.arpRepliesSent
+            sum.neighborAdvertisementsSent += c.neighborAdvertisementsSent
+            sum.announcementsSent += c.announcementsSent
+            sum.conflictsSeen += c.conflictsSeen
+            sum.errors += c.errors
+        }
+    }
+
+    /// The Ethernet groups currently joined on `interface` (the solicited-node MACs of its owned IPv6).
+    public func joinedGroups(on interface: String) -> Set<MACAddress> {
+        links[interface]?.state.withLock { $0.joined } ?? []
+    }
+
+    /// Stops answering everywhere (no farewell frames), cancels pending rounds, stops the reader threads and closes the
+    /// sockets, which drops their group memberships. Idempotent; later `setOwned` calls do nothing.
+    public func stop() {
+        let running: [Task<Void, Never>] = tasks.state.withLock { state in
+            if state.stopped { return [] }
+            state.stopped = true
+            defer { state.running = [:] }
+            return Array(state.running.values)
+        }
+        for task in running { task.cancel() }
+        for link in links.values { link.stop() }
+    }
+}
+
+/// The pending announcement rounds (a class so the tasks can remove themselves).
+private final class TaskRegistry: Sendable {
+    let state = Mutex<(stopped: Bool, next: Int, running: [Int: Task<Void, Never>])>((false, 0, [:]))
+}
+
+/// An IP with the ownership generation that scheduled its announcement (a release or re-acquire bumps it, so stale rounds stop).
+private struct Pending: Sendable {
+    var address: IPAddress
+    var generation: UInt64
+}
+
+/// One interface: its socket, responder state and reader thread.
+private final class Link: Sendable {
+    struct State {
+        var responder: Layer2Responder
+        var joined: Set<MACAddress> = []
+        var counters = Announcer.Counters()
+        var generation: UInt64 = 0
+        var owner: [IPAddress: UInt64] = [:]
+        var stopped = false
+    }
+
+    let socket: PacketSocket
+    let state: Mutex<State>
+    private let thread = Mutex<ReaderThread?>(nil)
+
+    init(socket: PacketSocket, responder: Layer2Responder) {
+        self.socket = socket
+        self.state = Mutex(State(responder: responder))
+    }
+
+    var name: String { socket.interface.name }
+
+    /// Applies the new owned set; returns (added, removed, added with their generations).
+    func setOwned(_ wanted: Set<IPAddress>, onEvent: (@Sendable (Announcer.Event) -> Void)?)
+        -> (added: [IPAddress], removed: [IPAddress], fresh: [(IPAddress, UInt64)]) {
+        var errors: [PacketSocketError] = []
+        let result: ([IPAddress], [IPAddress], [(IPAddress, UInt64)]) = state.withLock { s in
+            guard !s.stopped else { return ([], [], []) }
+            let current = Set(s.responder.addresses)
+            let added = wanted.subtracting(current).sorted()
+            let removed = current.subtracting(wanted).sorted()
+            // Release first: answering stops now; then drop groups no longer needed.
+            for address in removed {
+                s.responder.remove(address)
+                s.owner[address] = nil
+            }
+            // Join before answering so no solicitation is missed.
+            var target = s.responder
+            for address in added { target.add(address) }
+            let groups = Set(target.multicastHardwareAddresses)
+            for group in groups.subtracting(s.joined).sorted() {
+                do throws(PacketSocketError) {
+                    try socket.joinMulticast(group)
+                    s.joined.insert(group)
+                } catch {
+                    errors.append(error)
+                    s.counters.errors += 1
+                }
+            }
+            for group in s.joined.subtracting(groups).sorted() {
+                do throws(PacketSocketError) {
+                    try socket.leaveMulticast(group)
+                } catch {
+                    errors.append(error)
+                    s.counters.errors += 1
+                }
+                s.joined.remove(group)
+            }
+            var fresh: [(IPAddress, UInt64)] = []
+            for address in added {
+                s.responder.add(address)
+                s.generation += 1
+                s.owner[address] = s.generation
+                fresh.append((address, s.generation))
+            }
+            return (added, removed, fresh)
+        }
+        for error in errors { onEvent?(.error(error)) }
+        return result
+    }
+
+    /// Sends one announcement round for each address still owned under the same generation.
+    func announce(_ addresses: [(IPAddress, UInt64)], onEvent: (@Sendable (Announcer.Event) -> Void)?) {
+        let frames: [[UInt8]] = state.withLock { s in
+            guard !s.stopped else { return [] }
+            return addresses.flatMap { address, generation in
+                s.owner[address] == generation ? s.responder.announce(address, count: 1) : []
+            }
+        }
+        guard !frames.isEmpty else { return }
+        var sent = 0
+        var failures: [PacketSocketError] = []
+        for frame in frames {
+            do {
+                try socket.send(frame)
+                sent += 1
+            } catch {
+                failures.append(error)
+            }
+        }
+        state.withLock { s in
+            s.counters.announcementsSent += sent
+            s.counters.errors += failures.count
+        }
+        for error in failures { onEvent?(.error(error)) }
+    }
+
+    /// Handles one received frame: reply, count, report conflicts.
+    func handle(_ frame: [UInt8], onEvent: (@Sendable (Announcer.Event) -> Void)?) {
+        let response: Layer2Response = state.withLock { s in
+            s.counters.framesReceived += 1
+            return s.stopped ? .ignored(.unrelated) : s.responder.handle(frame)
+        }
+        switch response {
+        case .arpReply(let reply, _, _), .neighborAdvertisement(let reply, _, _, _):
+            var failure: PacketSocketError?
+            do { try socket.send(reply) } catch { failure = error }
+            let isARP: Bool
+            if case .arpReply = response { isARP = true } else { isARP = false }
+            state.withLock { s in
+                if let _ = failure {
+                    s.counters.errors += 1
+                } else if isARP {
+                    s.counters.arpRepliesSent += 1
+                } else {
+                    s.counters.neighborAdvertisementsSent += 1
+                }
+            }
+            if let failure { onEvent?(.error(failure)) }
+        case .conflict(let address, let claimedBy):
+            state.withLock { $0.counters.conflictsSeen += 1 }
+            onEvent?(.conflict(interface: name, address: address, claimedBy: claimedBy))
+        case .ignored:
+            break
+        }
+    }
+
+    func startReader(onEvent: (@Sendable (Announcer.Event) -> Void)?) {
+        let reader = ReaderThread { [self] in
+            var consecutiveErrors = 0
+            while !socket.isClosed {
+                do throws(PacketSocketError) {
+                    guard let frame = try socket.receive(timeout: .seconds(1)) else { continue }
+                    consecutiveErrors = 0
+                    handle(frame, onEvent: onEvent)
+                } catch .closed {
+                    return
+                } catch {
+                    state.withLock { $0.counters.errors += 1 }
+                    onEvent?(.error(error))
+                    consecutiveErrors += 1
+                    // Back off on persistent errors (e.g. ENETDOWN) instead of spinning: 10 ms doubling to 1 s.
+                    let delay = min(1_000_000, 10_000 << min(consecutiveErrors, 7))
+                    usleep(UInt32(delay))
+                }
+            }
+        }
+        thread.withLock { $0 = reader }
+    }
+
+    /// Stops answering, closes the socket (waking the reader) and joins the reader thread.
+    func stop() {
+        state.withLock { s in
+            s.stopped = true
+            for address in s.responder.addresses { s.responder.remove(address) }
+            s.owner = [:]
+            s.joined = []
+        }
+        socket.close()
+        let reader = thread.withLock { t -> ReaderThread? in
+            defer { t = nil }
+            return t
+        }
+        reader?.join()
+    }
+}
+
+/// A dedicated pthread running `body` once (blocking I/O must not occupy the Swift concurrency pool).
+private final class ReaderThread: Sendable {
+    private final class Box: Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+
+    private let handle: Mutex<pthread_t?>
+
+    init(_ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        if result != 0 {
+            // Could not start a thread: run nothing, but do not leak the box.
+            Unmanaged<Box>.fromOpaque(box).release()
+            handle = Mutex(nil)
+        } else {
+            handle = Mutex(thread)
+        }
+    }
+
+    /// Waits for the thread to end (detaches instead when called from the thread itself).
+    func join() {
+        guard let thread = handle.withLock({ h -> pthread_t? in defer { h = nil }; return h }) else { return }
+        if pthread_equal(thread, pthread_self()) != 0 {
+            pthread_detach(thread)
+        } else {
+            pthread_join(thread, nil)
+        }
+    }
+}
+#endif
