@@ -1,4 +1,5 @@
 #if os(Linux)
+import Dispatch
 import Glibc
 import Synchronization
 
@@ -157,22 +158,30 @@ public final class Announcer: Sendable {
         return change
     }
 
+    /// Later rounds run on a dispatch queue, not on Swift's cooperative pool: failover timing
+    /// must not depend on whether other work has the pool's few threads busy.
     private func scheduleRounds(_ bursts: [(link: Link, addresses: [(IPAddress, UInt64)])], remaining: Int) {
         let interval = configuration.announcementInterval
+        let nanos = Int(interval.components.seconds) * 1_000_000_000 + Int(interval.components.attoseconds / 1_000_000_000)
         let onEvent = self.onEvent
-        tasks.state.withLock { state in
-            guard !state.stopped else { return }
+        let pending = bursts.map { (link: $0.link, addresses: $0.addresses.map { Pending(address: $0.0, generation: $0.1) }) }
+        let token = RoundToken()
+        let id: Int? = tasks.state.withLock { state in
+            guard !state.stopped else { return nil }
             let id = state.next
             state.next += 1
-            let bursts = bursts.map { (link: $0.link, addresses: $0.addresses.map { Pending(address: $0.0, generation: $0.1) }) }
-            state.running[id] = Task { [tasks] in
-                for _ in 0 ..< remaining {
-                    do { try await Task.sleep(for: interval) } catch { break }
-                    for burst in bursts {
+            state.running[id] = token
+            return id
+        }
+        guard let id else { return }
+        for round in 1 ... remaining {
+            roundQueue.asyncAfter(deadline: .now() + .nanoseconds(nanos * round)) { [tasks] in
+                if !token.isCancelled {
+                    for burst in pending {
                         burst.link.announce(burst.addresses.map { ($0.address, $0.generation) }, onEvent: onEvent)
                     }
                 }
-                _ = tasks.state.withLock { $0.running.removeValue(forKey: id) }
+                if round == remaining { _ = tasks.state.withLock { $0.running.removeValue(forKey: id) } }
             }
         }
     }
@@ -217,21 +226,30 @@ public final class Announcer: Sendable {
     /// Stops answering everywhere (no farewell frames), cancels pending rounds, stops the reader threads and closes the
     /// sockets, which drops their group memberships. Idempotent; later `setOwned` calls do nothing.
     public func stop() {
-        let running: [Task<Void, Never>] = tasks.state.withLock { state in
+        let running: [RoundToken] = tasks.state.withLock { state in
             if state.stopped { return [] }
             state.stopped = true
             defer { state.running = [:] }
             return Array(state.running.values)
         }
-        for task in running { task.cancel() }
+        for token in running { token.cancel() }
         for link in links.values { link.stop() }
     }
 }
 
-/// The pending announcement rounds (a class so the tasks can remove themselves).
+/// The pending announcement rounds (a class so the rounds can remove themselves).
 private final class TaskRegistry: Sendable {
-    let state = Mutex<(stopped: Bool, next: Int, running: [Int: Task<Void, Never>])>((false, 0, [:]))
+    let state = Mutex<(stopped: Bool, next: Int, running: [Int: RoundToken])>((false, 0, [:]))
 }
+
+/// Cancels the not-yet-sent rounds of one burst.
+private final class RoundToken: Sendable {
+    private let cancelled = Mutex(false)
+    var isCancelled: Bool { cancelled.withLock { $0 } }
+    func cancel() { cancelled.withLock { $0 = true } }
+}
+
+private let roundQueue = DispatchQueue(label: "swift-metallb.layer2.announcement-rounds")
 
 /// An IP with the ownership generation that scheduled its announcement (a release or re-acquire bumps it, so stale rounds stop).
 private struct Pending: Sendable {
