@@ -102,7 +102,7 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// Parses any RFC 4291 §2.2 text form (hex groups, one "::", trailing dotted IPv4); zone ids are rejected.
     public init?(_ text: String) {
-        guard let segs = Self.parse(Array(text.utf8)) else { return nil }
+        guard let segs = Self.parse(Array(text.utf8)), segs.count == 8 else { return nil }
         self.init(segments: segs)
     }
 
