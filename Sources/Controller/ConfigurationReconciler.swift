@@ -85,13 +85,20 @@ public struct ConfigurationReconciler: Reconciler {
     let informers: ConfigurationInformers
     let tracker: ConfigurationTracker
     let recorder: EventRecorder?
+    let onValid: (@Sendable () async -> Void)?
     let logger: Logger
 
-    public init(client: KubeClient, informers: ConfigurationInformers, tracker: ConfigurationTracker, recorder: EventRecorder? = nil, logger: Logger = Logger(label: "controller.config")) {
+    /// - Parameter onValid: called after each valid configuration is recorded (the Service
+    ///   controller re-checks every Service then).
+    public init(
+        client: KubeClient, informers: ConfigurationInformers, tracker: ConfigurationTracker, recorder: EventRecorder? = nil,
+        onValid: (@Sendable () async -> Void)? = nil, logger: Logger = Logger(label: "controller.config")
+    ) {
         self.client = client
         self.informers = informers
         self.tracker = tracker
         self.recorder = recorder
+        self.onValid = onValid
         self.logger = logger
     }
 
@@ -106,6 +113,7 @@ public struct ConfigurationReconciler: Reconciler {
             logger.error("configuration invalid; \(hadValid ? "keeping the last valid one" : "no valid configuration yet")", metadata: ["errors": "\(report.errors.map(\.description))"])
         }
         try await writeState(report, namespace: informers.namespace)
+        if report.isValid { await onValid?() }
         return .done
     }
 

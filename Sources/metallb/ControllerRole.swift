@@ -9,12 +9,13 @@ import Logging
 struct ControllerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "controller",
-        abstract: "Run the controller: validates the configuration, reports it in ConfigurationState, serves the validating webhook.",
+        abstract: "Run the controller: assigns IPs from IPAddressPools to LoadBalancer Services.",
         discussion: """
-            This build validates the metallb.io configuration of its namespace whenever it changes, keeps \
-            running on the last valid one, writes the ConfigurationState named "controller", and serves the \
-            validating webhook when given --webhook-cert-dir. Assigning IPs to LoadBalancer Services is not \
-            implemented in this build yet.
+            Validates the metallb.io configuration of its namespace whenever it changes and keeps running on \
+            the last valid one (reported in the ConfigurationState named "controller"); rebuilds its allocation \
+            table from the Services' current status on start, so a restart never moves an IP; assigns addresses \
+            and writes them to status.loadBalancer.ingress, with Events; serves the validating webhook when \
+            given --webhook-cert-dir. Only the elected leader writes.
             """)
     @OptionGroup var options: RoleOptions
 
@@ -44,7 +45,6 @@ struct ControllerCommand: AsyncParsableCommand {
         let namespace = config.namespace
         let id = identity ?? ProcessInfo.processInfo.environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
         logger.info("starting", metadata: ["namespace": "\(namespace)", "server": "\(config.server)", "identity": "\(id)", "version": "\(BuildInfo.version)"])
-        logger.warning("assigning IPs to LoadBalancer Services is not implemented in this build; the controller validates the configuration and serves the webhook")
 
         await runUntilSignalled(logger: logger) {
             await withTaskGroup(of: Void.self) { group in
@@ -57,16 +57,10 @@ struct ControllerCommand: AsyncParsableCommand {
                     }
                 }
                 group.addTask {
+                    // A fresh runtime for each term as leader: its table is rebuilt from the
+                    // Services as another leader may have left them.
                     let work: @Sendable () async -> Void = {
-                        let informers = ConfigurationInformers(client: client, namespace: namespace)
-                        let controller = Controller(
-                            name: "configuration",
-                            reconciler: ConfigurationReconciler(
-                                client: client, informers: informers, tracker: ConfigurationTracker(),
-                                recorder: EventRecorder(client: client, component: "metallb-controller", host: id)),
-                            workers: 1)
-                        await informers.watch(with: controller, key: ObjectKey(namespace: namespace, name: MetalLBAPI.controllerConfigurationStateName))
-                        await controller.run()
+                        await ControllerRuntime(client: client, namespace: namespace, loadBalancerClass: lbClass, identity: id).run()
                     }
                     if leaderElect {
                         let elector = LeaderElector(client: client, config: LeaderElectionConfig(leaseName: "metallb-controller", namespace: namespace, identity: id))

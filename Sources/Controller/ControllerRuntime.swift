@@ -1,0 +1,81 @@
+import API
+import Kube
+import Logging
+
+/// Everything the controller role runs while it leads: the configuration reconciler and the
+/// Service reconciler, wired in the order that keeps restarts safe (caches synced → a valid
+/// configuration → the allocation table rebuilt from Service status → allocations).
+public struct ControllerRuntime: Sendable {
+    public let client: KubeClient
+    public let namespace: String
+    public let loadBalancerClass: String?
+    public let identity: String
+    /// Services that got no address are tried again after this long at the latest.
+    public var retryFailedAfter: Duration = .seconds(30)
+    public let table = AllocationTable()
+    public let tracker = ConfigurationTracker()
+    let logger = Logger(label: "controller")
+
+    public init(client: KubeClient, namespace: String, loadBalancerClass: String?, identity: String) {
+        self.client = client
+        self.namespace = namespace
+        self.loadBalancerClass = loadBalancerClass
+        self.identity = identity
+    }
+
+    /// Runs until the calling task is cancelled.
+    public func run() async {
+        let recorder = EventRecorder(client: client, component: "metallb-controller", host: identity)
+        let services = Informer(client.resource(Service.self))
+        let namespaces = Informer(client.resource(Namespace.self))
+        var serviceReconciler = ServiceReconciler(
+            client: client, services: services, namespaces: namespaces, tracker: tracker, table: table,
+            recorder: recorder, loadBalancerClass: loadBalancerClass)
+        serviceReconciler.retryFailedAfter = retryFailedAfter
+        let serviceController = Controller(name: "services", reconciler: serviceReconciler, workers: 1)
+        let queue = serviceController.queue
+        serviceReconciler.queue.set(queue)
+        let restoreTable = serviceReconciler
+        let configKey = ServiceReconciler.configKey
+
+        let informers = ConfigurationInformers(client: client, namespace: namespace)
+        let configController = Controller(
+            name: "configuration",
+            reconciler: ConfigurationReconciler(
+                client: client, informers: informers, tracker: tracker, recorder: recorder,
+                onValid: { await queue.add(configKey) }),
+            workers: 1)
+        await informers.watch(with: configController, key: ObjectKey(namespace: namespace, name: MetalLBAPI.controllerConfigurationStateName))
+        await serviceController.watch(services)
+        // A namespace's labels feed pools' namespace selectors: re-check everything.
+        await serviceController.watch(namespaces) { _ in [configKey] }
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await configController.run() }
+            group.addTask {
+                await services.start()
+                await namespaces.start()
+                // Polls rather than waits, so that a shutdown before the first valid
+                // configuration is not stuck.
+                while !Task.isCancelled {
+                    let a = await services.hasSynced
+                    let b = await namespaces.hasSynced
+                    let c = await tracker.current != nil
+                    if a && b && c { break }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+                if Task.isCancelled {
+                    await services.stop()
+                    await namespaces.stop()
+                    return
+                }
+                do {
+                    try await restoreTable.restore()
+                } catch {
+                    logger.error("rebuilding the allocation table failed", metadata: ["error": "\(error)"])
+                }
+                await serviceController.run()
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+import API
+import IPAM
+import Synchronization
+import Kube
+import Logging
+
+/// Turns the API's pools into the allocator's.
+func allocatorPools(_ config: Configuration) throws -> [IPAM.Pool] {
+    func selector(_ s: Kube.LabelSelector) -> IPAM.LabelSelector {
+        IPAM.LabelSelector(
+            matchLabels: s.matchLabels ?? [:],
+            matchExpressions: (s.matchExpressions ?? []).compactMap { r in
+                IPAM.LabelSelector.Operator(rawValue: r.operator).map { IPAM.LabelSelector.Requirement(key: r.key, $0, r.values ?? []) }
+            })
+    }
+    return try config.ipAddressPools.map { p in
+        let alloc = p.spec.serviceAllocation
+        return try IPAM.Pool(
+            name: p.name, parsing: p.spec.addresses, autoAssign: p.spec.autoAssign ?? true,
+            avoidBuggyIPs: p.spec.avoidBuggyIPs ?? false, priority: alloc?.priority ?? 0,
+            namespaces: alloc?.namespaces ?? [], namespaceSelectors: (alloc?.namespaceSelectors ?? []).map(selector),
+            serviceSelectors: (alloc?.serviceSelectors ?? []).map(selector))
+    }
+}
+
+/// The allocator and the pools it was last given; one per controller, owned by this actor.
+public actor AllocationTable {
+    public private(set) var allocator = Allocator()
+    private var appliedPools: [IPAddressPool]?
+
+    public init() {}
+
+    /// Gives the allocator the configuration's pools if they changed; returns the allocations
+    /// that no longer fit (already released).
+    func sync(_ config: Configuration) throws -> [ReleasedAllocation] {
+        if appliedPools == config.ipAddressPools { return [] }
+        let released = try allocator.setPools(allocatorPools(config))
+        appliedPools = config.ipAddressPools
+        return released
+    }
+
+    func assign(_ key: ServiceKey, _ request: AllocationRequest) throws(AllocationError) -> AssignResult {
+        try allocator.assign(key, request)
+    }
+
+    func restore(_ key: ServiceKey, _ addresses: [IPAddr], _ request: AllocationRequest) throws(AllocationError) -> Assignment {
+        try allocator.restore(key, addresses: addresses, request: request)
+    }
+
+    func release(_ key: ServiceKey) -> Assignment? { allocator.release(key) }
+    public func assigned(_ key: ServiceKey) -> Assignment? { allocator.assigned(key) }
+}
+
+/// Gives each LoadBalancer Service its addresses and writes them to
+/// `status.loadBalancer.ingress`, with Events a user understands. The allocation table is
+/// rebuilt from the Services' current status before anything is allocated (`restore`), so a
+/// restart never moves an IP.
+public struct ServiceReconciler: Reconciler {
+    /// The key that stands for "the configuration changed: re-check every Service".
+    public static let configKey = ObjectKey(namespace: nil, name: "~configuration")
+
+    let client: KubeClient
+    let services: Informer<Service>
+    let namespaces: Informer<Namespace>
+    let tracker: ConfigurationTracker
+    let table: AllocationTable
+    let recorder: EventRecorder?
+    let loadBalancerClass: String?
+    let logger: Logger
+    /// The queue of the controller running this reconciler, to re-check waiting Services when
+    /// an address is freed.
+    public let queue = QueueRef()
+    /// Services that got no address are tried again after this long at the latest.
+    public var retryFailedAfter: Duration = .seconds(30)
+
+    public init(
+        client: KubeClient, services: Informer<Service>, namespaces: Informer<Namespace>, tracker: ConfigurationTracker,
+        table: AllocationTable, recorder: EventRecorder?, loadBalancerClass: String?, logger: Logger = Logger(label: "controller.services")
+    ) {
+        self.client = client
+        self.services = services
+        self.namespaces = namespaces
+        self.tracker = tracker
+        self.table = table
+        self.recorder = recorder
+        self.loadBalancerClass = loadBalancerClass
+        self.logger = logger
+    }
+
+    /// Rebuilds the table from every managed Service's current ingress. Call once, with synced
+    /// caches and a valid configuration, before the first reconcile.
+    public func restore() async throws {
+        guard let config = await tracker.current else { return }
+        _ = try await table.sync(config)
+        var restored = 0
+        for svc in await services.list().sorted(by: { $0.key < $1.key }) where isManaged(svc, loadBalancerClass: loadBalancerClass) {
+            let ips = (svc.status?.loadBalancer?.ingress ?? []).compactMap { $0.ip.flatMap(IPAddr.init) }
+            guard !ips.isEmpty, let request = try? await request(for: svc) else { continue }
+            do {
+                _ = try await table.restore(serviceKey(svc.key), ips, request)
+                restored += 1
+            } catch {
+                logger.warning("cannot keep the Service's current address", metadata: ["service": "\(svc.key)", "reason": "\(error)"])
+                await recorder?.record(svc, .warning, reason: "AllocationFailed", message: "cannot keep \(ips.map(\.description).joined(separator: ",")): \(error)")
+            }
+        }
+        logger.info("allocation table rebuilt from Service status", metadata: ["services": "\(restored)"])
+    }
+
+    public func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
+        guard let config = await tracker.current else { return .requeueAfter(.seconds(1)) }
+        for r in try await table.sync(config) {
+            logger.info("allocation no longer fits the pools", metadata: ["service": "\(r.service)", "reason": "\(r.reason)"])
+            if let svc = await services.get(namespace: r.service.namespace, name: r.service.name) {
+                await recorder?.record(svc, .warning, reason: "AllocationReleased", message: "\(r.previous.addresses.map(\.description).joined(separator: ",")) released: \(r.reason)")
+            }
+        }
+        if key == Self.configKey {
+            for k in await services.keys().sorted() { _ = try await reconcileService(k) }
+            return .done
+        }
+        return try await reconcileService(key)
+    }
+
+    func reconcileService(_ key: ObjectKey) async throws -> ReconcileResult {
+        let sk = serviceKey(key)
+        guard let svc = await services.get(key), isManaged(svc, loadBalancerClass: loadBalancerClass) else {
+            let previous = await table.release(sk)
+            if previous != nil { await queue.add(Self.configKey) }
+            if let previous, let svc = await services.get(key), svc.spec?.type != "LoadBalancer", !(svc.status?.loadBalancer?.ingress ?? []).isEmpty {
+                try await writeIngress(svc, [])
+                logger.info("released: no longer a LoadBalancer", metadata: ["service": "\(key)", "addresses": "\(previous)"])
+            }
+            return .done
+        }
+        let request: AllocationRequest
+        do {
+            request = try await self.request(for: svc)
+        } catch {
+            await recorder?.record(svc, .warning, reason: "AllocationFailed", message: "\(error)")
+            return .done
+        }
+        var desired: [IPAddr] = []
+        do {
+            let result = try await table.assign(sk, request)
+            desired = result.assignment.addresses
+            let text = desired.map(\.description).joined(separator: ",")
+            switch result.change {
+            case .unchanged: break
+            case .allocated, .extended:
+                await recorder?.record(svc, .normal, reason: "IPAllocated", message: "Assigned IP [\(text)] from pool \(result.assignment.pool)")
+            case .replaced(let previous, let reason):
+                await recorder?.record(svc, .normal, reason: "IPAllocated", message: "Assigned IP [\(text)] from pool \(result.assignment.pool), replacing \(previous.addresses.map(\.description).joined(separator: ",")): \(reason)")
+            }
+        } catch {
+            await recorder?.record(svc, .warning, reason: "AllocationFailed", message: "\(error)")
+        }
+        let current = (svc.status?.loadBalancer?.ingress ?? []).compactMap(\.ip)
+        if current != desired.map(\.description) { try await writeIngress(svc, desired) }
+        return desired.isEmpty ? .requeueAfter(retryFailedAfter) : .done
+    }
+
+    func request(for svc: Service) async throws -> AllocationRequest {
+        let nsLabels = await namespaces.get(namespace: nil, name: svc.namespace ?? "")?.metadata.labels ?? [:]
+        return try allocationRequest(for: svc, namespaceLabels: nsLabels)
+    }
+
+    func writeIngress(_ svc: Service, _ ips: [IPAddr]) async throws {
+        let ingress: JSONValue = ips.isEmpty ? .null : .array(ips.map { ["ip": .string($0.description)] })
+        _ = try await client.resource(Service.self, namespace: svc.namespace).mergePatch(
+            svc.name, patch: ["status": ["loadBalancer": ["ingress": ingress]]], subresource: "status")
+    }
+
+    func serviceKey(_ key: ObjectKey) -> ServiceKey { ServiceKey(namespace: key.namespace ?? "", name: key.name) }
+}
+
+/// A reference to a work queue that exists only once the controller is built.
+public final class QueueRef: Sendable {
+    private let ref = Mutex<WorkQueue<ObjectKey>?>(nil)
+    public init() {}
+    public func set(_ q: WorkQueue<ObjectKey>) { ref.withLock { $0 = q } }
+    func add(_ key: ObjectKey) async {
+        if let q = ref.withLock({ $0 }) { await q.add(key) }
+    }
+}
