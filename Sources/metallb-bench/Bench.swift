@@ -39,6 +39,24 @@ func nowNanos() -> Int64 {
     return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }
 
+/// Runs `body(0..<count)` with at most `concurrency` calls in flight.
+func forEachConcurrently(_ count: Int, concurrency: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { g in
+        var next = 0
+        for _ in 0..<min(concurrency, count) {
+            let i = next
+            next += 1
+            g.addTask { try await body(i) }
+        }
+        while try await g.next() != nil, next < count {
+            let i = next
+            next += 1
+            g.addTask { try await body(i) }
+        }
+        try await g.waitForAll()
+    }
+}
+
 struct Populate: AsyncParsableCommand {
     @OptionGroup var common: Common
     @Option var count = 10_000
@@ -50,21 +68,12 @@ struct Populate: AsyncParsableCommand {
         let start = ContinuousClock.now
         let n = count
         let ns = common.namespace
-        try await withThrowingTaskGroup(of: Void.self) { g in
-            var next = 0
-            func add() {
-                let i = next
-                next += 1
-                g.addTask {
-                    var cm = ConfigMap(
-                        metadata: ObjectMeta(name: String(format: "cm-%05d", i), namespace: ns, labels: ["bench": "kube"]),
-                        data: ["payload": String(repeating: "x", count: 64), "ts": "0"])
-                    cm.setTypeMeta()
-                    _ = try await cms.create(cm)
-                }
-            }
-            for _ in 0..<min(concurrency, n) { add() }
-            while try await g.next() != nil { if next < n { add() } }
+        try await forEachConcurrently(n, concurrency: concurrency) { i in
+            var cm = ConfigMap(
+                metadata: ObjectMeta(name: String(format: "cm-%05d", i), namespace: ns, labels: ["bench": "kube"]),
+                data: ["payload": String(repeating: "x", count: 64), "ts": "0"])
+            cm.setTypeMeta()
+            _ = try await cms.create(cm)
         }
         emit(["created": .int(Int64(n)), "seconds": .double(seconds(ContinuousClock.now - start))])
         await client.shutdown()
@@ -102,18 +111,9 @@ struct UpdateStream: AsyncParsableCommand {
         let start = ContinuousClock.now
         let n = count
         let objs = objects
-        try await withThrowingTaskGroup(of: Void.self) { g in
-            var next = 0
-            func add() {
-                let i = next
-                next += 1
-                g.addTask {
-                    let name = String(format: "cm-%05d", i % objs)
-                    _ = try await cms.mergePatch(name, patch: ["data": ["ts": .string(String(nowNanos()))]])
-                }
-            }
-            for _ in 0..<min(concurrency, n) { add() }
-            while try await g.next() != nil { if next < n { add() } }
+        try await forEachConcurrently(n, concurrency: concurrency) { i in
+            let name = String(format: "cm-%05d", i % objs)
+            _ = try await cms.mergePatch(name, patch: ["data": ["ts": .string(String(nowNanos()))]])
         }
         let t = seconds(ContinuousClock.now - start)
         emit(["updates": .int(Int64(n)), "seconds": .double(t), "updates_per_s": .double(Double(n) / t)])
