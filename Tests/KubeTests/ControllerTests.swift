@@ -10,8 +10,12 @@ actor ReconcileProbe {
     private var active: Set<ObjectKey> = []
     private(set) var concurrentSameKey = 0
     private var failuresLeft: [String: Int] = [:]
+    private(set) var held: Set<String> = []
 
     func setFailures(_ name: String, _ n: Int) { failuresLeft[name] = n }
+    func hold(_ name: String) { held.insert(name) }
+    func release(_ name: String) { held.remove(name) }
+    func isActive(_ k: ObjectKey) -> Bool { active.contains(k) }
     func enter(_ k: ObjectKey) throws {
         if active.contains(k) { concurrentSameKey += 1 }
         active.insert(k)
@@ -32,6 +36,10 @@ struct ProbeReconciler: Reconciler {
     func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
         try await probe.enter(key)
         try? await Task.sleep(for: .milliseconds(30))
+        // A held key stays in its reconcile until the test releases it.
+        while await probe.held.contains(key.name), !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         await probe.leave(key)
         if await probe.shouldFail(key) { throw Failure() }
         return .done
@@ -68,12 +76,20 @@ struct ProbeReconciler: Reconciler {
         // Only the controlled Secret maps to its owner; the stray one maps to nothing.
         #expect(await probe.count(ObjectKey(namespace: env.namespace, name: "stray")) == 0)
 
-        // A burst of changes to one object: reconciles are coalesced, never concurrent.
+        // A burst of changes to one object while its reconcile is running: the changes
+        // are coalesced into one more reconcile, never a concurrent one. The reconcile
+        // is held open so the outcome does not depend on how fast the machine is.
+        #expect(try await eventually { await !probe.isActive(ownerKey) })
         let before = await probe.count(ownerKey)
+        await probe.hold("owner")
+        _ = try await cms.mergePatch("owner", patch: ["data": ["i": .string("start")]])
+        #expect(try await eventually { await probe.isActive(ownerKey) })
         for i in 0..<20 { _ = try await cms.mergePatch("owner", patch: ["data": ["i": .string("\(i)")]]) }
-        try await Task.sleep(for: .milliseconds(500))
+        await probe.release("owner")
+        #expect(try await eventually { await probe.count(ownerKey) - before >= 2 })
+        try await Task.sleep(for: .milliseconds(300))
         let burst = await probe.count(ownerKey) - before
-        #expect(burst >= 1 && burst < 20, "20 quick changes gave \(burst) reconciles")
+        #expect(burst == 2, "a held reconcile plus 20 changes gave \(burst) reconciles, want 2")
 
         // A change of the owned Secret reconciles its owner.
         let c1 = await probe.count(ownerKey)
