@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .target(
@@ -39,7 +40,28 @@ let package = Package(
         ),
         .target(name: "API", dependencies: ["Kube"], swiftSettings: strict),
         .target(name: "Layer2", swiftSettings: strict),
-        .target(name: "BGP", swiftSettings: strict),
+        .target(
+            name: "BGP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "BFD",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Membership",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         .target(name: "IPAM", swiftSettings: strict),
         .target(
             name: "Controller",
@@ -61,6 +83,7 @@ let package = Package(
                 "Kube",
                 "API",
                 "Controller",
+                "BGP", "BFD", "Layer2", "Membership",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -88,6 +111,8 @@ let package = Package(
             exclude: ["Vectors"],
             swiftSettings: strict
         ),
+        .testTarget(name: "BFDTests", dependencies: ["BFD"], swiftSettings: strict),
+        .testTarget(name: "MembershipTests", dependencies: ["Membership"], swiftSettings: strict),
         .testTarget(name: "IPAMTests", dependencies: ["IPAM"], swiftSettings: strict),
         .testTarget(name: "APITests", dependencies: ["API", "Kube", "KubeTestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "Kube", "IPAM", "API", "KubeTestSupport"], swiftSettings: strict),

@@ -1,0 +1,2 @@
+/// Speaker failure detection: filled in by the membership work.
+public enum Membership {}
