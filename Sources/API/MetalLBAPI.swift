@@ -30,6 +30,18 @@ public enum MetalLBAPI {
         ServiceL2Status.resourceType, ServiceBGPStatus.resourceType, ConfigurationState.resourceType,
         BGPSessionState.resourceType, MetalLB.resourceType,
     ]
+
+    /// The resource type of a document's apiVersion and kind: every served version of the
+    /// group (BGPPeer also at v1beta1), plus the core kinds a configuration refers to
+    /// (Secret, Node). Nil for anything else.
+    public static func resourceType(apiVersion: String, kind: String) -> ResourceType? {
+        switch (apiVersion, kind) {
+        case ("v1", "Secret"): return Secret.resourceType
+        case ("v1", "Node"): return Node.resourceType
+        case (BGPPeer.v1beta1ResourceType.apiVersion, "BGPPeer"): return BGPPeer.v1beta1ResourceType
+        default: return resourceTypes.first { $0.kind == kind && $0.apiVersion == apiVersion }
+        }
+    }
 }
 
 /// Builds a metallb.io resource type.

@@ -18,8 +18,8 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
     public var field: String
     /// What is wrong and what is allowed.
     public var message: String
-    // A webhook may admit such objects, since `kubectl apply` creates objects in any order.
     /// True when the problem is a reference to a BFDProfile, Secret or Community alias that does not exist (yet).
+    /// The webhook refuses these too, as MetalLB's does (see ConfigurationAdmission).
     public var isMissingReference: Bool
 
     public init(
@@ -74,7 +74,7 @@ public struct ValidationReport: Sendable, Hashable, CustomStringConvertible {
         return ValidationReport(errors: errors.filter(mine), warnings: warnings.filter(mine))
     }
 
-    /// The report without missing-reference errors (for admission, where objects arrive in any order).
+    /// The report without missing-reference errors.
     public var ignoringMissingReferences: ValidationReport {
         ValidationReport(errors: errors.filter { !$0.isMissingReference }, warnings: warnings)
     }

@@ -211,3 +211,41 @@ public func installCRDs(_ client: KubeClient, namespaces: [String] = []) async t
         do { _ = try await ns.create(n) } catch let e as KubeError where e.isAlreadyExists {}
     }
 }
+
+/// One configuration fixture under Tests/APITests/Fixtures: its documents and, for an invalid
+/// one, the header lines saying which field the refusal names (`# expect: FIELD | MESSAGE`) and
+/// who refuses it (`# refused by: API server (schema) ...` or `semantic validation only ...`).
+public struct ConfigurationFixture: Sendable {
+    public static let root = ControlPlane.repoRoot + "/Tests/APITests/Fixtures"
+
+    public let path: String
+    public var name: String { (path as NSString).lastPathComponent }
+    public let field: String
+    public let message: String
+    public let refusedBySchema: Bool
+
+    public init(path: String) {
+        self.path = path
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        var field = "", message = "", schema = false
+        for line in text.split(separator: "\n").prefix(5) {
+            if line.hasPrefix("# expect:") {
+                let parts = line.dropFirst("# expect:".count).split(separator: "|", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                field = parts.first ?? ""
+                message = parts.count > 1 ? parts[1] : ""
+            }
+            if line.hasPrefix("# refused by:") { schema = line.contains("API server (") }
+        }
+        (self.field, self.message, self.refusedBySchema) = (field, message, schema)
+    }
+
+    /// The fixtures of `valid` or `invalid`, sorted by name.
+    public static func all(_ dir: String) -> [ConfigurationFixture] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root + "/" + dir)) ?? [])
+            .filter { $0.hasSuffix(".yaml") }.sorted().map { ConfigurationFixture(path: root + "/" + dir + "/" + $0) }
+    }
+
+    public func documents() throws -> [JSONValue] {
+        try YAMLDocuments.parse(String(contentsOfFile: path, encoding: .utf8), source: path)
+    }
+}

@@ -51,7 +51,7 @@ struct ControllerCommand: AsyncParsableCommand {
                 if let dir = webhookCertDir {
                     let webhook = WebhookServer(
                         certDirectory: dir, host: webhookHost, port: webhookPort,
-                        admission: ConfigurationAdmission { try await Configuration.list(from: client, namespace: namespace) })
+                        admission: ConfigurationAdmission { try await Configuration.list(from: client, namespace: namespace, includeNodes: true) })
                     group.addTask {
                         do { try await webhook.run() } catch { logger.critical("webhook stopped", metadata: ["error": "\(error)"]) }
                     }

@@ -9,42 +9,14 @@ import Testing
 /// fixture marked as refused by the schema is refused with the field named; and `metallb
 /// validate` gives the same verdict as the library on every fixture.
 @Suite(.timeLimit(.minutes(5))) struct FixturesAgainstAPIServerTests {
-    static let fixtures = ControlPlane.repoRoot + "/Tests/APITests/Fixtures"
-
-    static func yamlFiles(_ dir: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: fixtures + "/" + dir)) ?? [])
-            .filter { $0.hasSuffix(".yaml") }.sorted().map { fixtures + "/" + dir + "/" + $0 }
-    }
-
-    /// The "# expect:" and "# refused by:" header lines of an invalid fixture.
-    static func header(_ file: String) -> (field: String, message: String, schema: Bool) {
-        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
-        var field = "", message = "", schema = false
-        for line in text.split(separator: "\n").prefix(5) {
-            if line.hasPrefix("# expect:") {
-                let parts = line.dropFirst("# expect:".count).split(separator: "|", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                field = parts.first ?? ""
-                message = parts.count > 1 ? parts[1] : ""
-            }
-            if line.hasPrefix("# refused by:") { schema = line.contains("API server (") }
-        }
-        return (field, message, schema)
-    }
-
     static func resourceType(of doc: JSONValue) -> ResourceType? {
-        let apiVersion = doc["apiVersion"]?.stringValue ?? ""
-        switch doc["kind"]?.stringValue ?? "" {
-        case "Secret": return Secret.resourceType
-        case "Node": return Node.resourceType
-        case "BGPPeer": return apiVersion.hasSuffix("v1beta1") ? BGPPeer.v1beta1ResourceType : BGPPeer.resourceType
-        case let kind: return MetalLBAPI.resourceTypes.first { $0.kind == kind && $0.apiVersion == apiVersion }
-        }
+        MetalLBAPI.resourceType(apiVersion: doc["apiVersion"]?.stringValue ?? "", kind: doc["kind"]?.stringValue ?? "")
     }
 
     /// Dry-run creates every document; returns the errors of those the server refused.
     static func dryRun(_ client: KubeClient, _ file: String) async throws -> [KubeError] {
         var errors: [KubeError] = []
-        for doc in try YAMLDocuments.parse(String(contentsOfFile: file, encoding: .utf8), source: file) {
+        for doc in try ConfigurationFixture(path: file).documents() {
             guard let type = resourceType(of: doc) else {
                 errors.append(.api(APIStatus(code: 404, reason: "NotFound", message: "no such kind: \(doc["kind"]?.stringValue ?? "?")"), retryAfter: nil))
                 continue
@@ -65,16 +37,16 @@ import Testing
         defer { Task { await client.shutdown() } }
         try await installCRDs(client, namespaces: [MetalLBAPI.defaultNamespace])
 
-        let valid = Self.yamlFiles("valid")
+        let valid = ConfigurationFixture.all("valid").map(\.path)
         #expect(valid.count >= 30)
         for f in valid {
             let errors = try await Self.dryRun(client, f)
             #expect(errors.isEmpty, "\((f as NSString).lastPathComponent): \(errors)")
         }
-        let invalid = Self.yamlFiles("invalid").filter { Self.header($0).schema }
+        let invalid = ConfigurationFixture.all("invalid").filter(\.refusedBySchema).map(\.path)
         #expect(invalid.count >= 20)
         for f in invalid {
-            let h = Self.header(f)
+            let h = ConfigurationFixture(path: f)
             let errors = try await Self.dryRun(client, f)
             let name = (f as NSString).lastPathComponent
             #expect(!errors.isEmpty, "\(name): the API server admitted it")
@@ -89,7 +61,7 @@ import Testing
         let binary = ControlPlane.repoRoot + "/.build/debug/metallb"
         try #require(FileManager.default.isExecutableFile(atPath: binary), "build the metallb binary first (swift build)")
         for (dir, expectValid) in [("valid", true), ("invalid", false)] {
-            for f in Self.yamlFiles(dir) {
+            for f in ConfigurationFixture.all(dir).map(\.path) {
                 let name = (f as NSString).lastPathComponent
                 // The library on the JSON twin of the fixture...
                 let json = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: f.replacingOccurrences(of: ".yaml", with: ".json"))))
@@ -106,7 +78,7 @@ import Testing
                 let libErrors = Set(library.errors.map { "\($0.kind)|\($0.field)|\($0.message)" })
                 #expect(cliErrors == libErrors, "\(name)")
                 if !expectValid {
-                    let h = Self.header(f)
+                    let h = ConfigurationFixture(path: f)
                     #expect(library.errors.contains { $0.field.contains(h.field) && $0.message.contains(h.message) }, "\(name): expected \(h.field) | \(h.message), got \(library.errors)")
                 }
             }

@@ -22,28 +22,33 @@ func makeServingCertificate(in dir: String, serial: String = "01") async throws 
     return try String(contentsOfFile: dir + "/ca.crt", encoding: .utf8)
 }
 
-@Suite(.timeLimit(.minutes(5))) struct WebhookTests {
-    @Test func theAPIServerCallsTheWebhookForConfigurationKinds() async throws {
-        let env = try await TestEnv.make("webhook")
-        defer { Task { await env.close() } }
-        try await installCRDs(env.client)
-        // Only this test's namespace goes through this webhook.
-        _ = try await env.client.resource(Namespace.self).mergePatch(env.namespace, patch: ["metadata": ["labels": ["webhook-test": .string(env.namespace)]]])
+/// Our webhook server in this process, registered with the shared API server for the given
+/// namespaces only (labelled with the first one's name), and ready when `start` returns.
+struct WebhookHarness {
+    let certDir: String
+    let port: Int
+    let name: String
+    let serving: Task<Void, any Error>
+    let client: KubeClient
 
-        let certDir = FileManager.default.temporaryDirectory.appendingPathComponent("wh-\(UUID().uuidString.prefix(6))").path
-        defer { try? FileManager.default.removeItem(atPath: certDir) }
-        let caPEM = try await makeServingCertificate(in: certDir)
+    static func start(env: TestEnv, namespaces: [String], operatorNamespace: String? = nil) async throws -> WebhookHarness {
         let client = env.client
-        let ns = env.namespace
+        let label = namespaces[0]
+        for n in namespaces {
+            _ = try await client.resource(Namespace.self).mergePatch(n, patch: ["metadata": ["labels": ["webhook-test": .string(label)]]])
+        }
+        let certDir = FileManager.default.temporaryDirectory.appendingPathComponent("wh-\(UUID().uuidString.prefix(6))").path
+        let caPEM = try await makeServingCertificate(in: certDir)
+        let ns = operatorNamespace ?? namespaces[0]
         let server = WebhookServer(
             certDirectory: certDir, host: "127.0.0.1", port: 0,
-            admission: ConfigurationAdmission { try await Configuration.list(from: client, namespace: ns) })
+            admission: ConfigurationAdmission { try await Configuration.list(from: client, namespace: ns, includeNodes: true) })
         let serving = Task { try await server.run() }
-        defer { serving.cancel() }
-        #expect(try await eventually { server.localPort != nil })
-        let port = server.localPort!
-
-        let whName = "metallb-test-\(ns)"
+        guard try await eventually(timeout: .seconds(20), { server.localPort != nil }), let port = server.localPort else {
+            serving.cancel()
+            throw WebhookHarnessError(description: "the webhook server did not start listening")
+        }
+        let whName = "metallb-test-\(label)"
         var config = ValidatingWebhookConfiguration(
             metadata: ObjectMeta(name: whName),
             webhooks: [ValidatingWebhook(
@@ -51,13 +56,50 @@ func makeServingCertificate(in dir: String, serial: String = "01") async throws 
                 clientConfig: WebhookClientConfig(url: "https://127.0.0.1:\(port)/validate", caBundle: Data(caPEM.utf8).base64EncodedString()),
                 rules: [RuleWithOperations(
                     operations: ["CREATE", "UPDATE", "DELETE"], apiGroups: ["metallb.io"], apiVersions: ["*"],
-                    resources: ["ipaddresspools", "l2advertisements", "bgpadvertisements", "bgppeers", "bfdprofiles", "communities"])],
-                failurePolicy: "Fail", namespaceSelector: LabelSelector(matchLabels: ["webhook-test": ns]),
+                    resources: ["ipaddresspools", "l2advertisements", "bgpadvertisements", "bgppeers", "bfdprofiles", "communities", "metallbs"])],
+                failurePolicy: "Fail", namespaceSelector: LabelSelector(matchLabels: ["webhook-test": label]),
                 sideEffects: "None", timeoutSeconds: 10, admissionReviewVersions: ["v1"])])
         config.setTypeMeta()
-        let webhooks = client.resource(ValidatingWebhookConfiguration.self)
-        _ = try await webhooks.create(config)
-        defer { Task { try? await webhooks.delete(whName) } }
+        _ = try await client.resource(ValidatingWebhookConfiguration.self).create(config)
+        let hook = WebhookHarness(certDir: certDir, port: port, name: whName, serving: serving, client: client)
+        // The webhook configuration takes a moment to reach the API server's admission chain.
+        var probe = IPAddressPool(metadata: ObjectMeta(name: "probe", namespace: namespaces[0]), spec: IPAddressPoolSpec(addresses: ["10.99.0.9-10.99.0.1"]))
+        probe.setTypeMeta()
+        let pools = client.resource(IPAddressPool.self, namespace: namespaces[0])
+        let ready = try await eventually(timeout: .seconds(20)) {
+            do {
+                _ = try await pools.create(probe, dryRun: true)
+                return false
+            } catch let e as KubeError { return e.status?.message?.contains("admission webhook") == true }
+        }
+        guard ready else {
+            hook.stop()
+            throw WebhookHarnessError(description: "the API server never called the webhook")
+        }
+        return hook
+    }
+
+    func stop() {
+        serving.cancel()
+        let client = client, name = name, dir = certDir
+        Task { try? await client.resource(ValidatingWebhookConfiguration.self).delete(name) }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
+
+struct WebhookHarnessError: Error, CustomStringConvertible { let description: String }
+
+@Suite(.timeLimit(.minutes(5))) struct WebhookTests {
+    @Test func theAPIServerCallsTheWebhookForConfigurationKinds() async throws {
+        let env = try await TestEnv.make("webhook")
+        defer { Task { await env.close() } }
+        try await installCRDs(env.client)
+        let hook = try await WebhookHarness.start(env: env, namespaces: [env.namespace])
+        defer { hook.stop() }
+        let client = env.client
+        let ns = env.namespace
+        let certDir = hook.certDir
+        let port = hook.port
 
         let pools = client.resource(IPAddressPool.self, namespace: ns)
         func pool(_ name: String, _ addresses: [String]) -> IPAddressPool {
@@ -65,14 +107,6 @@ func makeServingCertificate(in dir: String, serial: String = "01") async throws 
             p.setTypeMeta()
             return p
         }
-        // The webhook configuration takes a moment to reach the API server's admission chain.
-        #expect(try await eventually(timeout: .seconds(20)) {
-            do {
-                _ = try await pools.create(pool("probe", ["10.99.0.9-10.99.0.1"]), dryRun: true)
-                return false
-            } catch let e as KubeError { return e.status?.message?.contains("admission webhook") == true }
-        })
-
         _ = try await pools.create(pool("first", ["192.168.10.0/24"]))
         do {
             _ = try await pools.create(pool("second", ["192.168.10.128/25"]))
@@ -148,9 +182,11 @@ func makeServingCertificate(in dir: String, serial: String = "01") async throws 
         let r = await admission.review(AdmissionRequest(uid: "3", kind: gvk("BGPPeer"), name: "q", namespace: "ns", operation: "CREATE", object: badPeer))
         #expect(!r.allowed)
         #expect(r.status?.message?.contains("spec.holdTime") == true, "\(r)")
-        // A reference to a BFD profile that does not exist yet is let through (kubectl apply order).
+        // A reference to a BFD profile that does not exist is refused, as MetalLB does, with what to create.
         let later: JSONValue = ["apiVersion": "metallb.io/v1beta2", "kind": "BGPPeer", "metadata": ["name": "r", "namespace": "ns"],
                                 "spec": ["myASN": 64500, "peerASN": 64502, "peerAddress": "10.1.1.3", "bfdProfile": "later"]]
-        #expect(await admission.review(AdmissionRequest(uid: "4", kind: gvk("BGPPeer"), name: "r", namespace: "ns", operation: "CREATE", object: later)).allowed)
+        let dangling = await admission.review(AdmissionRequest(uid: "4", kind: gvk("BGPPeer"), name: "r", namespace: "ns", operation: "CREATE", object: later))
+        #expect(!dangling.allowed)
+        #expect(dangling.status?.message?.contains("spec.bfdProfile: no BFDProfile named \"later\"") == true, "\(dangling)")
     }
 }

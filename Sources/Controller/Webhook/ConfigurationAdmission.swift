@@ -3,9 +3,15 @@ import Kube
 
 /// The admission decision for the metallb.io configuration kinds, with the one set of rules
 /// `metallb validate` and the controller use: the configuration as it would be after the
-/// request must be valid where it concerns the object written (references to objects not
-/// created yet are let through: `kubectl apply -f` creates objects in any order), and an
-/// IPAddressPool, BFDProfile or Community that is still referenced cannot be deleted.
+/// request must be valid where it concerns the object written, and an IPAddressPool,
+/// BFDProfile or Community that is still referenced cannot be deleted.
+///
+/// A reference to a BFDProfile, password Secret or Community alias that does not exist is
+/// refused, as MetalLB's webhook does: admitting it would leave a peer running without the
+/// BFD or password its author asked for. The message says which object to create first;
+/// `kubectl apply -f` of a directory that lists the referenced object later succeeds when
+/// applied again. (References to pools and peers that do not exist stay warnings: MetalLB
+/// ignores them and so do we.)
 public struct ConfigurationAdmission: Sendable {
     /// The current configuration (from the controller's caches, or listed from the API).
     public let current: @Sendable () async throws -> Configuration
@@ -33,18 +39,26 @@ public struct ConfigurationAdmission: Sendable {
         case "CREATE", "UPDATE":
             guard let object = request.object else { return .deny(request.uid, code: 400, message: "the request carries no object") }
             let loaded = config.upserting(document: object)
-            var report = loaded.configuration.validate().ignoringMissingReferences
+            let after = loaded.configuration.validate()
             let name = request.name ?? object["metadata"]?["name"]?.stringValue ?? ""
             let ns = request.namespace ?? object["metadata"]?["namespace"]?.stringValue
-            report = report.about(kind: kind, namespace: ns, name: name)
-            var errors = report.errors + loaded.issues.filter { $0.severity == .error }
+            let own = after.about(kind: kind, namespace: ns, name: name)
+            // An error the change causes in another object (a peer's BFD profile turning echo
+            // on while IPv6 pools reach it, say) refuses the change too; errors that other
+            // objects had already are theirs to fix and do not block this one.
+            let before = Set(config.validate().errors)
+            let ownErrors = Set(own.errors)
+            let caused = after.errors.filter { !before.contains($0) && !ownErrors.contains($0) }
+            var errors = own.errors + loaded.issues.filter { $0.severity == .error }
             if request.operation == "UPDATE", let old = request.oldObject {
                 errors += updateErrors(kind: kind, old: old, new: object)
             }
-            let warnings = (report.warnings + loaded.issues.filter { $0.severity == .warning }).map(\.description)
-            if errors.isEmpty { return .allow(request.uid, warnings: warnings) }
-            let message = errors.map { e in e.field.isEmpty ? e.message : "\(e.field): \(e.message)" }.joined(separator: "; ")
-            return .deny(request.uid, message: "\(kind) \(name) is invalid: \(message)", warnings: warnings)
+            let warnings = (own.warnings + loaded.issues.filter { $0.severity == .warning }).map(\.description)
+            if errors.isEmpty && caused.isEmpty { return .allow(request.uid, warnings: warnings) }
+            func line(_ e: API.ValidationError) -> String { e.field.isEmpty ? e.message : "\(e.field): \(e.message)" }
+            var parts = errors.map(line)
+            parts += caused.map { "it would make \($0.kind) \($0.name) invalid: \(line($0))" }
+            return .deny(request.uid, message: "\(kind) \(name) is invalid: \(parts.joined(separator: "; "))", warnings: warnings)
         default:
             return .allow(request.uid)
         }
