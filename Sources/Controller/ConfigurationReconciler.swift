@@ -86,14 +86,18 @@ public struct ConfigurationReconciler: Reconciler {
     let tracker: ConfigurationTracker
     let recorder: EventRecorder?
     let onValid: (@Sendable () async -> Void)?
+    let onValidated: (@Sendable (Bool) async -> Void)?
     let logger: Logger
 
     /// - Parameter onValid: called after each valid configuration is recorded (the Service
     ///   controller re-checks every Service then).
+    /// - Parameter onValidated: called after every validation with its verdict (metrics).
     public init(
         client: KubeClient, informers: ConfigurationInformers, tracker: ConfigurationTracker, recorder: EventRecorder? = nil,
-        onValid: (@Sendable () async -> Void)? = nil, logger: Logger = Logger(label: "controller.config")
+        onValid: (@Sendable () async -> Void)? = nil, onValidated: (@Sendable (_ valid: Bool) async -> Void)? = nil,
+        logger: Logger = Logger(label: "controller.config")
     ) {
+        self.onValidated = onValidated
         self.client = client
         self.informers = informers
         self.tracker = tracker
@@ -107,6 +111,7 @@ public struct ConfigurationReconciler: Reconciler {
         let report = config.validate()
         let hadValid = await tracker.current != nil
         await tracker.record(config, report)
+        await onValidated?(report.isValid)
         if report.isValid {
             logger.info("configuration valid", metadata: ["pools": "\(config.ipAddressPools.count)", "warnings": "\(report.warnings.count)"])
         } else {

@@ -14,6 +14,10 @@ public struct ControllerRuntime: Sendable {
     public var retryFailedAfter: Duration = .seconds(30)
     public let table = AllocationTable()
     public let tracker = ConfigurationTracker()
+    public var metrics: ControllerMetrics?
+    /// Watch the Services of this namespace only (default: every namespace). Tests use it to
+    /// keep controllers that share one API server apart.
+    public var serviceNamespace: String?
     let logger = Logger(label: "controller")
 
     public init(client: KubeClient, namespace: String, loadBalancerClass: String?, identity: String) {
@@ -26,12 +30,13 @@ public struct ControllerRuntime: Sendable {
     /// Runs until the calling task is cancelled.
     public func run() async {
         let recorder = EventRecorder(client: client, component: "metallb-controller", host: identity)
-        let services = Informer(client.resource(Service.self))
+        let services = Informer(client.resource(Service.self, namespace: serviceNamespace))
         let namespaces = Informer(client.resource(Namespace.self))
         var serviceReconciler = ServiceReconciler(
             client: client, services: services, namespaces: namespaces, tracker: tracker, table: table,
             recorder: recorder, loadBalancerClass: loadBalancerClass)
         serviceReconciler.retryFailedAfter = retryFailedAfter
+        serviceReconciler.poolNamespace = namespace
         let serviceController = Controller(name: "services", reconciler: serviceReconciler, workers: 1)
         let queue = serviceController.queue
         serviceReconciler.queue.set(queue)
@@ -39,12 +44,22 @@ public struct ControllerRuntime: Sendable {
         let configKey = ServiceReconciler.configKey
 
         let informers = ConfigurationInformers(client: client, namespace: namespace)
+        let metrics = self.metrics, tracker = self.tracker
         let configController = Controller(
             name: "configuration",
             reconciler: ConfigurationReconciler(
                 client: client, informers: informers, tracker: tracker, recorder: recorder,
-                onValid: { await queue.add(configKey) }),
+                onValid: { await queue.add(configKey) },
+                onValidated: { valid in
+                    let loaded = await tracker.current != nil
+                    metrics?.configuration(loaded: loaded, stale: loaded && !valid)
+                }),
             workers: 1)
+        let poolController = Controller(
+            name: "pool-status", reconciler: PoolStatusReconciler(client: client, pools: informers.pools, table: table, metrics: metrics),
+            workers: 1)
+        serviceReconciler.poolQueue.set(poolController.queue)
+        await poolController.watch(informers.pools)
         await informers.watch(with: configController, key: ObjectKey(namespace: namespace, name: MetalLBAPI.controllerConfigurationStateName))
         await serviceController.watch(services)
         // A namespace's labels feed pools' namespace selectors: re-check everything.
@@ -52,6 +67,7 @@ public struct ControllerRuntime: Sendable {
 
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await configController.run() }
+            group.addTask { await poolController.run() }
             group.addTask {
                 await services.start()
                 await namespaces.start()

@@ -27,6 +27,8 @@ func allocatorPools(_ config: Configuration) throws -> [IPAM.Pool] {
 public actor AllocationTable {
     public private(set) var allocator = Allocator()
     private var appliedPools: [IPAddressPool]?
+    /// Pools whose counters changed since `takeChangedPools` was last called.
+    private var changedPools: Set<String> = []
 
     public init() {}
 
@@ -36,19 +38,42 @@ public actor AllocationTable {
         if appliedPools == config.ipAddressPools { return [] }
         let released = try allocator.setPools(allocatorPools(config))
         appliedPools = config.ipAddressPools
+        changedPools.formUnion(allocator.pools.map(\.name))
         return released
     }
 
     func assign(_ key: ServiceKey, _ request: AllocationRequest) throws(AllocationError) -> AssignResult {
-        try allocator.assign(key, request)
+        let before = allocator.assigned(key)?.pool
+        let result = try allocator.assign(key, request)
+        if result.change != .unchanged {
+            changedPools.insert(result.assignment.pool)
+            if let before { changedPools.insert(before) }
+        }
+        return result
     }
 
     func restore(_ key: ServiceKey, _ addresses: [IPAddr], _ request: AllocationRequest) throws(AllocationError) -> Assignment {
-        try allocator.restore(key, addresses: addresses, request: request)
+        let a = try allocator.restore(key, addresses: addresses, request: request)
+        changedPools.insert(a.pool)
+        return a
     }
 
-    func release(_ key: ServiceKey) -> Assignment? { allocator.release(key) }
+    func release(_ key: ServiceKey) -> Assignment? {
+        let a = allocator.release(key)
+        if let a { changedPools.insert(a.pool) }
+        return a
+    }
+
     public func assigned(_ key: ServiceKey) -> Assignment? { allocator.assigned(key) }
+
+    /// Usage of every pool the allocator has.
+    public var counters: [String: PoolCounters] { allocator.counters }
+
+    /// The pools whose usage changed since the last call.
+    func takeChangedPools() -> Set<String> {
+        defer { changedPools.removeAll() }
+        return changedPools
+    }
 }
 
 /// Gives each LoadBalancer Service its addresses and writes them to
@@ -72,6 +97,9 @@ public struct ServiceReconciler: Reconciler {
     public let queue = QueueRef()
     /// Services that got no address are tried again after this long at the latest.
     public var retryFailedAfter: Duration = .seconds(30)
+    /// The queue of the pool status controller (keys: pools in `poolNamespace`).
+    public let poolQueue = QueueRef()
+    public var poolNamespace: String = MetalLBAPI.defaultNamespace
 
     public init(
         client: KubeClient, services: Informer<Service>, namespaces: Informer<Namespace>, tracker: ConfigurationTracker,
@@ -108,6 +136,22 @@ public struct ServiceReconciler: Reconciler {
     }
 
     public func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
+        do {
+            let result = try await reconcileAny(key)
+            await flushChangedPools()
+            return result
+        } catch {
+            await flushChangedPools()
+            throw error
+        }
+    }
+
+    /// Hands the pools whose usage changed to the pool status controller.
+    func flushChangedPools() async {
+        for p in await table.takeChangedPools() { await poolQueue.add(ObjectKey(namespace: poolNamespace, name: p)) }
+    }
+
+    func reconcileAny(_ key: ObjectKey) async throws -> ReconcileResult {
         guard let config = await tracker.current else { return .requeueAfter(.seconds(1)) }
         for r in try await table.sync(config) {
             logger.info("allocation no longer fits the pools", metadata: ["service": "\(r.service)", "reason": "\(r.reason)"])

@@ -15,7 +15,7 @@ struct ControllerCommand: AsyncParsableCommand {
             the last valid one (reported in the ConfigurationState named "controller"); rebuilds its allocation \
             table from the Services' current status on start, so a restart never moves an IP; assigns addresses \
             and writes them to status.loadBalancer.ingress, with Events; serves the validating webhook when \
-            given --webhook-cert-dir. Only the elected leader writes.
+            given --webhook-cert-dir. Only the elected leader writes. Serves Prometheus metrics on             http://HOST:PORT/metrics (metallb_allocator_addresses_in_use_total and metallb_allocator_addresses_total             per pool, written by the leader) and /healthz.
             """)
     @OptionGroup var options: RoleOptions
 
@@ -27,6 +27,12 @@ struct ControllerCommand: AsyncParsableCommand {
 
     @Option(help: "Port the webhook listens on.")
     var webhookPort = 9443
+
+    @Option(help: "Address the metrics and health endpoints listen on.")
+    var metricsHost = "0.0.0.0"
+
+    @Option(help: "Port of the metrics and health endpoints (/metrics, /healthz); 0 turns them off.")
+    var metricsPort = 7472
 
     @Option(help: "Only handle Services of this spec.loadBalancerClass (default: Services without a class).")
     var lbClass: String?
@@ -46,8 +52,15 @@ struct ControllerCommand: AsyncParsableCommand {
         let id = identity ?? ProcessInfo.processInfo.environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
         logger.info("starting", metadata: ["namespace": "\(namespace)", "server": "\(config.server)", "identity": "\(id)", "version": "\(BuildInfo.version)"])
 
+        let metrics = ControllerMetrics()
         await runUntilSignalled(logger: logger) {
             await withTaskGroup(of: Void.self) { group in
+                if metricsPort != 0 {
+                    let server = monitoringServer(host: metricsHost, port: metricsPort) { metrics.exposition() }
+                    group.addTask {
+                        do { try await server.run() } catch { logger.critical("metrics endpoint stopped", metadata: ["error": "\(error)"]) }
+                    }
+                }
                 if let dir = webhookCertDir {
                     let webhook = WebhookServer(
                         certDirectory: dir, host: webhookHost, port: webhookPort,
@@ -60,7 +73,11 @@ struct ControllerCommand: AsyncParsableCommand {
                     // A fresh runtime for each term as leader: its table is rebuilt from the
                     // Services as another leader may have left them.
                     let work: @Sendable () async -> Void = {
-                        await ControllerRuntime(client: client, namespace: namespace, loadBalancerClass: lbClass, identity: id).run()
+                        var runtime = ControllerRuntime(client: client, namespace: namespace, loadBalancerClass: lbClass, identity: id)
+                        runtime.metrics = metrics
+                        await runtime.run()
+                        // A replica that no longer leads has no current pool usage to report.
+                        metrics.keepPools([])
                     }
                     if leaderElect {
                         let elector = LeaderElector(client: client, config: LeaderElectionConfig(leaseName: "metallb-controller", namespace: namespace, identity: id))
@@ -91,4 +108,16 @@ func runUntilSignalled(logger: Logger, _ body: @escaping @Sendable () async -> V
     }
     await task.value
     sources.forEach { $0.cancel() }
+}
+
+/// The plain-HTTP endpoints of a role: Prometheus metrics and a liveness probe.
+func monitoringServer(host: String, port: Int, metrics: @escaping @Sendable () -> String) -> HTTPServer {
+    HTTPServer(host: host, port: port, logger: Logger(label: "monitoring")) { head, _ in
+        let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
+        switch (head.method, path) {
+        case (.GET, "/metrics"): return HTTPReply(.ok, contentType: "text/plain; version=0.0.4; charset=utf-8", text: metrics())
+        case (.GET, "/healthz"): return HTTPReply(.ok, text: "ok\n")
+        default: return HTTPReply(.notFound, text: "not found: GET /metrics or /healthz\n")
+        }
+    }
 }

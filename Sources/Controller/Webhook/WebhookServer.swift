@@ -18,7 +18,7 @@ public final class WebhookServer: Sendable {
     let admission: ConfigurationAdmission
     let logger: Logger
     private let tls: NIOLockedValueBox<(stamp: String, context: NIOSSLContext)?> = .init(nil)
-    private let boundPort = NIOLockedValueBox<Int?>(nil)
+    private let server = NIOLockedValueBox<HTTPServer?>(nil)
 
     public init(certDirectory: String, host: String = "0.0.0.0", port: Int = 9443, admission: ConfigurationAdmission, logger: Logger = Logger(label: "webhook")) {
         self.certDirectory = certDirectory
@@ -29,7 +29,7 @@ public final class WebhookServer: Sendable {
     }
 
     /// The port actually bound (useful with port 0).
-    public var localPort: Int? { boundPort.withLockedValue { $0 } }
+    public var localPort: Int? { server.withLockedValue { $0 }?.localPort }
 
     /// The TLS context for a new connection, re-read when the files changed.
     func currentContext() throws -> NIOSSLContext {
@@ -61,59 +61,12 @@ public final class WebhookServer: Sendable {
     /// Serves until the calling task is cancelled.
     public func run() async throws {
         _ = try currentContext()  // fail at start on a bad certificate, with the file names
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port) { child in
-                child.eventLoop.makeCompletedFuture {
-                    let ctx = try self.currentContext()
-                    try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: ctx))
-                    try child.pipeline.syncOperations.configureHTTPServerPipeline()
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: child)
-                }
-            }
-        boundPort.withLockedValue { $0 = channel.channel.localAddress?.port }
-        logger.info("webhook listening", metadata: ["address": "\(host):\(channel.channel.localAddress?.port ?? port)"])
-        try await withTaskCancellationHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await channel.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await self.serve(connection) }
-                    }
-                }
-            }
-        } onCancel: {
-            channel.channel.close(promise: nil)
+        let server = HTTPServer(host: host, port: port, tls: { try self.currentContext() }, logger: logger) { head, body in
+            let (status, reply) = await self.respond(head, body)
+            return HTTPReply(status, body: reply)
         }
-    }
-
-    private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                var head: HTTPRequestHead?
-                var body = ByteBuffer()
-                for try await part in inbound {
-                    switch part {
-                    case .head(let h):
-                        head = h
-                        body.clear()
-                    case .body(var b):
-                        if body.readableBytes + b.readableBytes > 8 << 20 { throw KubeError.decoding("request body over 8 MiB") }
-                        body.writeBuffer(&b)
-                    case .end:
-                        guard let h = head else { continue }
-                        let (status, reply) = await respond(h, body)
-                        var headers = HTTPHeaders()
-                        headers.add(name: "Content-Type", value: "application/json")
-                        headers.add(name: "Content-Length", value: String(reply.readableBytes))
-                        try await outbound.write(.head(HTTPResponseHead(version: h.version, status: status, headers: headers)))
-                        try await outbound.write(.body(.byteBuffer(reply)))
-                        try await outbound.write(.end(nil))
-                    }
-                }
-            }
-        } catch {
-            logger.debug("webhook connection ended", metadata: ["error": "\(error)"])
-        }
+        self.server.withLockedValue { $0 = server }
+        try await server.run()
     }
 
     func respond(_ head: HTTPRequestHead, _ body: ByteBuffer) async -> (HTTPResponseStatus, ByteBuffer) {
