@@ -153,6 +153,12 @@ public struct TestEnv: Sendable {
     public let client: KubeClient
     public let namespace: String
 
+    public init(plane: ControlPlane, client: KubeClient, namespace: String) {
+        self.plane = plane
+        self.client = client
+        self.namespace = namespace
+    }
+
     public static func make(_ prefix: String = "t") async throws -> TestEnv {
         let plane = try await SharedControlPlane.instance.get()
         let client = try plane.client()

@@ -24,10 +24,11 @@ import Testing
         pool.setTypeMeta()
         _ = try await env.client.resource(IPAddressPool.self, namespace: env.namespace).create(pool)
 
-        // Only this test's Services: a class keeps other tests' Services out.
+        // Only this test's Services: other tests' controllers share the API server.
         func start() -> Task<Void, Never> {
             var rt = ControllerRuntime(client: env.client, namespace: env.namespace, loadBalancerClass: nil, identity: "test")
             rt.retryFailedAfter = .milliseconds(500)
+            rt.serviceNamespace = apps
             return Task { await rt.run() }
         }
         var running = start()
