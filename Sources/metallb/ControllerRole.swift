@@ -43,6 +43,38 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "This replica's identity for leader election (default: $POD_NAME, else the host name).")
     var identity: String?
 
+    @Option(help: "How long the Lease holds after its last renewal before another replica may take it (Go duration).")
+    var leaderElectLeaseDuration = "15s"
+
+    @Option(help: "The leader gives up leadership when it could not renew for this long (Go duration, shorter than the lease).")
+    var leaderElectRenewDeadline = "10s"
+
+    @Option(help: "Interval between attempts to acquire or renew the Lease (Go duration).")
+    var leaderElectRetryPeriod = "2s"
+
+    func validate() throws {
+        let lease = try duration(leaderElectLeaseDuration, "--leader-elect-lease-duration")
+        let renew = try duration(leaderElectRenewDeadline, "--leader-elect-renew-deadline")
+        let retry = try duration(leaderElectRetryPeriod, "--leader-elect-retry-period")
+        guard retry < renew, renew < lease else {
+            throw ArgumentParser.ValidationError("leader election needs retry period < renew deadline < lease duration; got \(leaderElectRetryPeriod), \(leaderElectRenewDeadline), \(leaderElectLeaseDuration)")
+        }
+        guard (0...65535).contains(metricsPort) else { throw ArgumentParser.ValidationError("--metrics-port must be from 0 to 65535") }
+        guard (1...65535).contains(webhookPort) else { throw ArgumentParser.ValidationError("--webhook-port must be from 1 to 65535") }
+    }
+
+    func duration(_ text: String, _ flag: String) throws -> Duration {
+        do {
+            let d = try GoDuration.parse(text)
+            guard d.nanoseconds > 0 else { throw ArgumentParser.ValidationError("\(flag) must be positive, got \(text)") }
+            return .nanoseconds(d.nanoseconds)
+        } catch let e as ArgumentParser.ValidationError {
+            throw e
+        } catch {
+            throw ArgumentParser.ValidationError("\(flag): \(error)")
+        }
+    }
+
     func run() async throws {
         options.bootstrapLogging()
         let logger = Logger(label: "controller")
@@ -52,6 +84,9 @@ struct ControllerCommand: AsyncParsableCommand {
         let id = identity ?? ProcessInfo.processInfo.environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
         logger.info("starting", metadata: ["namespace": "\(namespace)", "server": "\(config.server)", "identity": "\(id)", "version": "\(BuildInfo.version)"])
 
+        let lease = try duration(leaderElectLeaseDuration, "--leader-elect-lease-duration")
+        let renew = try duration(leaderElectRenewDeadline, "--leader-elect-renew-deadline")
+        let retry = try duration(leaderElectRetryPeriod, "--leader-elect-retry-period")
         let metrics = ControllerMetrics()
         await runUntilSignalled(logger: logger) {
             await withTaskGroup(of: Void.self) { group in
@@ -80,7 +115,9 @@ struct ControllerCommand: AsyncParsableCommand {
                         metrics.keepPools([])
                     }
                     if leaderElect {
-                        let elector = LeaderElector(client: client, config: LeaderElectionConfig(leaseName: "metallb-controller", namespace: namespace, identity: id))
+                        let elector = LeaderElector(client: client, config: LeaderElectionConfig(
+                            leaseName: "metallb-controller", namespace: namespace, identity: id,
+                            leaseDuration: lease, renewDeadline: renew, retryPeriod: retry))
                         while !Task.isCancelled { await elector.run(lead: work) }
                     } else {
                         await work()
