@@ -10,7 +10,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "metallb-bench",
         abstract: "Benchmark workloads for hack/bench (not shipped in the image).",
-        subcommands: [Populate.self, InformerSync.self, UpdateStream.self, WatchLag.self, DecodeFile.self, IPAMRun.self, IPAMHold.self])
+        subcommands: [Populate.self, InformerSync.self, UpdateStream.self, WatchLag.self, DecodeFile.self, IPAMRun.self, IPAMHold.self, ServicesEndToEnd.self])
 }
 
 struct Common: ParsableArguments {
@@ -226,5 +226,78 @@ struct IPAMHold: AsyncParsableCommand {
             "cidr": .string(cidr), "allocations": .int(Int64(alloc.assignments.count)),
             "assign_ns_per_op": .double(t * 1e9 / Double(n)), "peak_rss_mb": .double(Double(peakKB) / 1024),
         ])
+    }
+}
+
+/// Creates `count` LoadBalancer Services at once (bounded concurrency) and measures, per
+/// Service, the time from its create call returning to the first watch event showing an
+/// ingress IP, and the time from the first create to the last IP. `--mode controller` waits
+/// for a running `metallb controller`; `--mode floor` writes each status itself right after
+/// the create (no controller), the API server's floor for the same work.
+struct ServicesEndToEnd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "services-e2e")
+    @OptionGroup var common: Common
+    @Option var count = 1_000
+    @Option var concurrency = 64
+    @Option var mode = "controller"
+    @Option var timeout = 300
+    @Option(help: "First address of the floor mode's made-up assignments (a /16 is used).") var floorBase = "10.200"
+
+    final class Times: @unchecked Sendable {
+        let lock = NSLock()
+        var created: [String: ContinuousClock.Instant] = [:]
+        var assigned: [String: ContinuousClock.Instant] = [:]
+    }
+
+    func run() async throws {
+        guard mode == "controller" || mode == "floor" else { throw ValidationError("--mode must be controller or floor") }
+        let client = try common.client()
+        let services = client.resource(Service.self, namespace: common.namespace)
+        let times = Times()
+        let rv = try await services.list(ListOptions(limit: 1)).metadata?.resourceVersion
+        let watching = Task {
+            for try await event in services.watch(resourceVersion: rv) {
+                guard case .modified(let svc) = event, !(svc.status?.loadBalancer?.ingress ?? []).isEmpty else { continue }
+                let now = ContinuousClock.now
+                let done = times.lock.withLock {
+                    if times.assigned[svc.name] == nil { times.assigned[svc.name] = now }
+                    return times.assigned.count
+                }
+                if done == count { return }
+            }
+        }
+        let start = ContinuousClock.now
+        let floor = mode == "floor"
+        let base = floorBase
+        try await forEachConcurrently(count, concurrency: concurrency) { i in
+            let name = "lb-\(i)"
+            var s = Service(
+                metadata: ObjectMeta(name: name, namespace: common.namespace),
+                spec: ServiceSpec(type: "LoadBalancer", ports: [Kube.ServicePort(protocol: "TCP", port: 80)], selector: ["app": name]))
+            s.setTypeMeta()
+            _ = try await services.create(s)
+            let t = ContinuousClock.now
+            times.lock.withLock { times.created[name] = t }
+            if floor {
+                _ = try await services.mergePatch(name, patch: ["status": ["loadBalancer": ["ingress": [["ip": .string("\(base).\(i / 256).\(i % 256)")]]]]], subresource: "status")
+            }
+        }
+        let deadline = Task {
+            try await Task.sleep(for: .seconds(timeout))
+            watching.cancel()
+        }
+        _ = try? await watching.value
+        deadline.cancel()
+        let (created, assigned) = times.lock.withLock { (times.created, times.assigned) }
+        var latencies = assigned.compactMap { name, t in created[name].map { seconds(t - $0) * 1000 } }.sorted()
+        if latencies.isEmpty { latencies = [.nan] }
+        func pct(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)] }
+        let last = assigned.values.max() ?? start
+        emit([
+            "mode": .string(mode), "services": .int(Int64(count)), "assigned": .int(Int64(assigned.count)),
+            "total_s": .double(seconds(last - start)), "p50_ms": .double(pct(0.5)), "p99_ms": .double(pct(0.99)), "max_ms": .double(latencies.last!),
+        ])
+        await client.shutdown()
+        if assigned.count < count { throw ExitCode(1) }
     }
 }
