@@ -30,11 +30,14 @@ public final class ControlPlane: Sendable {
         guard let line = out.split(separator: "\n").last, line.hasPrefix("KUBECONFIG=") else {
             throw KubeError.config("hack/envtest start printed no KUBECONFIG line: \(out)")
         }
+        registerPlane(dir)
         return ControlPlane(dir: dir, kubeconfig: String(line.dropFirst("KUBECONFIG=".count)), owned: true)
     }
 
     public func stop() async {
-        if owned { _ = try? await Self.envtest(["stop", "--dir", dir]) }
+        guard owned else { return }
+        _ = try? await Self.envtest(["stop", "--dir", dir])
+        unregisterPlane(dir)
     }
 
     public func restartAPIServer() async throws {
@@ -111,7 +114,34 @@ public func runProcess(_ path: String, _ args: [String]) async throws -> (code: 
     }
 }
 
-nonisolated(unsafe) private var sharedDirToStop: String?
+/// Control planes this process started and has not stopped yet: stopped at exit, so that a
+/// test that fails (or a filtered run that exits before a deferred stop task runs) leaves no
+/// etcd or API server behind.
+private let runningPlanes = NSLock()
+nonisolated(unsafe) private var runningPlaneDirs: Set<String> = []
+nonisolated(unsafe) private var exitHookInstalled = false
+
+func registerPlane(_ dir: String) {
+    runningPlanes.withLock {
+        runningPlaneDirs.insert(dir)
+        guard !exitHookInstalled else { return }
+        exitHookInstalled = true
+        atexit {
+            let dirs = runningPlanes.withLock { runningPlaneDirs }
+            for dir in dirs {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/bin/sh")
+                p.arguments = ["-c", "'\(ControlPlane.repoRoot)/hack/envtest' stop --dir '\(dir)' >/dev/null 2>&1"]
+                try? p.run()
+                p.waitUntilExit()
+            }
+        }
+    }
+}
+
+func unregisterPlane(_ dir: String) {
+    _ = runningPlanes.withLock { runningPlaneDirs.remove(dir) }
+}
 
 /// The control plane shared by the tests of one run: the one `hack/test` started (its
 /// kubeconfig in METALLB_TEST_KUBECONFIG), or one started here and stopped when the test
@@ -133,16 +163,6 @@ public actor SharedControlPlane {
         }
         let p = try await starting!.value
         plane = p
-        sharedDirToStop = p.dir
-        atexit {
-            if let dir = sharedDirToStop {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: "/bin/sh")
-                p.arguments = ["-c", "'\(ControlPlane.repoRoot)/hack/envtest' stop --dir '\(dir)' >/dev/null 2>&1"]
-                try? p.run()
-                p.waitUntilExit()
-            }
-        }
         return p
     }
 }

@@ -297,6 +297,9 @@ struct ServicesEndToEnd: AsyncParsableCommand {
             "mode": .string(mode), "services": .int(Int64(count)), "assigned": .int(Int64(assigned.count)),
             "total_s": .double(seconds(last - start)), "p50_ms": .double(pct(0.5)), "p99_ms": .double(pct(0.99)), "max_ms": .double(latencies.last!),
         ])
+        // Each LoadBalancer Service holds a node port (2,768 in the default range): free them
+        // for the next run, concurrently (kubectl deletes one at a time, throttled).
+        try await forEachConcurrently(count, concurrency: concurrency) { i in try await services.delete("lb-\(i)") }
         await client.shutdown()
         if assigned.count < count { throw ExitCode(1) }
     }

@@ -68,6 +68,10 @@ actor OwnershipLedger {
             var logs: [String] = []
         }
         let replicas = Replicas()
+        // Whatever happens below, no replica outlives the test.
+        defer {
+            for child in replicas.lock.withLock({ Array(replicas.running.values) }) { child.signal(SIGKILL) }
+        }
         func start(_ id: String) throws {
             let child = try ChildProcess(binary, [
                 "controller", "--kubeconfig", plane.kubeconfig, "--namespace", system, "--identity", id, "--metrics-port", "0",
