@@ -8,6 +8,8 @@ import Logging
 public actor ConfigurationTracker {
     public private(set) var current: Configuration?
     public private(set) var lastReport: ValidationReport?
+    /// The last configuration whose verdict was written to the ConfigurationState.
+    private(set) var lastReported: Configuration?
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     public init() {}
@@ -20,6 +22,8 @@ public actor ConfigurationTracker {
             waiters.removeAll()
         }
     }
+
+    func markReported(_ config: Configuration) { lastReported = config }
 
     /// Returns once a valid configuration has been seen.
     public func waitForValid() async {
@@ -107,7 +111,10 @@ public struct ConfigurationReconciler: Reconciler {
     }
 
     public func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
-        let config = await informers.snapshot()
+        let config = await informers.snapshot().withoutStatus
+        // The pool status the controller writes after allocations comes back here as a pool
+        // change: nothing the rules read changed, so nothing is validated, written or re-run.
+        if await tracker.lastReported == config { return .done }
         let report = config.validate()
         let hadValid = await tracker.current != nil
         await tracker.record(config, report)
@@ -118,6 +125,7 @@ public struct ConfigurationReconciler: Reconciler {
             logger.error("configuration invalid; \(hadValid ? "keeping the last valid one" : "no valid configuration yet")", metadata: ["errors": "\(report.errors.map(\.description))"])
         }
         try await writeState(report, namespace: informers.namespace)
+        await tracker.markReported(config)
         if report.isValid { await onValid?() }
         return .done
     }
@@ -146,5 +154,28 @@ public struct ConfigurationReconciler: Reconciler {
             }
         }
         _ = try await states.apply(state, name: state.name, fieldManager: Self.fieldManager, force: true, subresource: "status")
+    }
+}
+
+extension Configuration {
+    /// The configuration without what changes while nothing the rules read does: the status
+    /// of pools and MetalLB objects, and their resourceVersions and managed fields.
+    var withoutStatus: Configuration {
+        var c = self
+        c.ipAddressPools = c.ipAddressPools.map {
+            var p = $0
+            p.status = nil
+            p.metadata.resourceVersion = nil
+            p.metadata.managedFields = nil
+            return p
+        }
+        c.metalLBs = c.metalLBs.map {
+            var m = $0
+            m.status = nil
+            m.metadata.resourceVersion = nil
+            m.metadata.managedFields = nil
+            return m
+        }
+        return c
     }
 }

@@ -32,6 +32,12 @@ struct RoleOptions: ParsableArguments {
     @Option(help: "Log level: all, debug, info, warn, error or none.")
     var logLevel: LogLevelOption = .info
 
+    @Option(help: "Requests per second this component sends to the API server at most (client-side rate limit).")
+    var kubeApiQps: Double = 50
+
+    @Option(help: "Requests the client may send at once above the rate limit.")
+    var kubeApiBurst: Int = 100
+
     func bootstrapLogging() {
         let level = logLevel.level
         LoggingSystem.bootstrap { label in
@@ -44,6 +50,11 @@ struct RoleOptions: ParsableArguments {
     func kubeConfig() throws -> KubeConfig {
         var c = try KubeConfig.load(kubeconfig: kubeconfig)
         if let namespace, !namespace.isEmpty { c.namespace = namespace }
+        guard kubeApiQps > 0, kubeApiBurst >= 1 else {
+            throw KubeError.config("--kube-api-qps must be above 0 and --kube-api-burst at least 1")
+        }
+        c.qps = kubeApiQps
+        c.burst = kubeApiBurst
         return c
     }
 }
