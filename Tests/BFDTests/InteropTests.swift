@@ -1,0 +1,246 @@
+#if os(Linux)
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+@testable import BFD
+
+/// Every state change of an endpoint, stamped when the test saw it.
+final class ChangeLog: Sendable {
+    let entries = Mutex<[(ContinuousClock.Instant, BFDStateChange)]>([])
+    private let task: Task<Void, Never>
+
+    init(_ stream: AsyncStream<BFDStateChange>) {
+        let entries = self.entries
+        task = Task {
+            for await change in stream {
+                let now = ContinuousClock.now
+                entries.withLock { $0.append((now, change)) }
+                print("[bfd-interop] \(change)")
+            }
+        }
+    }
+
+    func first(after start: ContinuousClock.Instant, where match: (BFDStateChange) -> Bool) -> (ContinuousClock.Instant, BFDStateChange)? {
+        entries.withLock { list in list.first { $0.0 >= start && match($0.1) } }
+    }
+
+    deinit { task.cancel() }
+}
+
+/// Polls `condition` every 50 ms until it holds or `limit` passes.
+func eventually(_ limit: Duration, _ condition: () async -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return await condition()
+}
+
+/// Live tests: our endpoint in one namespace, FRR 8.4 bfdd (or a second endpoint) in the other, a veth between.
+/// Deadlines are generous (the machine is a loaded 2-core box); measured times are printed, not asserted tightly.
+@Suite("BFD live: namespaces + FRR bfdd", .serialized)
+struct InteropTests {
+    static func bfddConfig(peer: String, local: String, interval: Int = 100, multiplier: Int = 3) -> String {
+        """
+        bfd
+         peer \(peer) local-address \(local)
+          receive-interval \(interval)
+          transmit-interval \(interval)
+          detect-multiplier \(multiplier)
+         !
+        !
+        """
+    }
+
+    func withNetwork(_ body: (BFDTestNetwork) async throws -> Void) async throws {
+        if let problem = BFDTestNetwork.requirements() {
+            Issue.record(Comment(rawValue: problem))
+            return
+        }
+        let network = try BFDTestNetwork()
+        defer { network.destroy() }
+        try await body(network)
+    }
+
+    @Test func interoperatesWithFRRBfddOverIPv4() async throws {
+        try await withNetwork { net in
+            try net.startBFDD(config: Self.bfddConfig(peer: net.ourV4, local: net.theirV4))
+            let endpoint = try BFDTestNetwork.inNamespace(net.ours) { try BFDEndpoint(localAddress: net.ourV4) }
+            #expect(BFD.sourcePortRange.contains(endpoint.sourcePort))
+            let log = ChangeLog(endpoint.stateChanges())
+            var stopped = false
+            do {
+                let parameters = BFDParameters(receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3)
+                try await endpoint.addSession(peer: net.theirV4, parameters: parameters)
+
+                // 1. Up on both sides, with the negotiated 100 ms timers.
+                let up = await eventually(.seconds(30)) {
+                    await endpoint.snapshot(peer: net.theirV4)?.state == .up
+                        && (net.frrPeer(net.ourV4)?["status"] as? String) == "up"
+                }
+                let frr = net.frrPeer(net.ourV4)
+                #expect(up, "session not Up on both sides: ours \(String(describing: await endpoint.snapshot(peer: net.theirV4))), FRR \(String(describing: frr)); bfdd log: \(net.log())")
+                guard up else { return }
+                // Let the post-Up Poll Sequence finish, then check what each side negotiated.
+                _ = await eventually(.seconds(5)) { await endpoint.snapshot(peer: net.theirV4)?.pollActive == false }
+                let snap = try #require(await endpoint.snapshot(peer: net.theirV4))
+                #expect(snap.detectionTime == .milliseconds(300))
+                #expect(snap.transmitInterval == .milliseconds(100))
+                #expect(snap.remoteDiscriminator == UInt32(exactly: (frr?["id"] as? Int) ?? -1))
+                #expect((frr?["remote-id"] as? Int).map(UInt32.init) == snap.localDiscriminator)
+                #expect(frr?["remote-receive-interval"] as? Int == 100)
+                #expect(frr?["remote-transmit-interval"] as? Int == 100)
+                #expect(frr?["remote-detect-multiplier"] as? Int == 3)
+
+                // 2. Freeze bfdd: we go Down with "control detection time expired".
+                let pid = try #require(net.bfddPID())
+                let frozenAt = ContinuousClock.now
+                kill(pid, SIGSTOP)
+                let wentDown = await eventually(.seconds(10)) {
+                    log.first(after: frozenAt) { $0.new == .down } != nil
+                }
+                #expect(wentDown, "no Down within 10 s of SIGSTOP")
+                if let (when, change) = log.first(after: frozenAt, where: { $0.new == .down }) {
+                    let elapsed = when - frozenAt
+                    print("[bfd-interop] SIGSTOP → our Down: \(elapsed) (detection time 300 ms; includes the stream hop)")
+                    #expect(change.diagnostic == .controlDetectionTimeExpired)
+                    #expect(change.old == .up)
+                    #expect(elapsed < .seconds(5))
+                }
+
+                // 3. Resume: both sides come Up again.
+                let resumedAt = ContinuousClock.now
+                kill(pid, SIGCONT)
+                let upAgain = await eventually(.seconds(30)) {
+                    await endpoint.snapshot(peer: net.theirV4)?.state == .up
+                        && (net.frrPeer(net.ourV4)?["status"] as? String) == "up"
+                }
+                #expect(upAgain, "not Up again after SIGCONT: FRR \(String(describing: net.frrPeer(net.ourV4)))")
+                if let (when, _) = log.first(after: resumedAt, where: { $0.new == .up }) {
+                    print("[bfd-interop] SIGCONT → our Up: \(when - resumedAt)")
+                }
+
+                // 4. Restart bfdd (new discriminator; its first packets carry Your Discriminator 0): Up again.
+                try await restart(net)
+                let restartedAt = ContinuousClock.now
+                let upAfterRestart = await eventually(.seconds(30)) {
+                    log.first(after: restartedAt) { $0.new == .up } != nil
+                        && (net.frrPeer(net.ourV4)?["status"] as? String) == "up"
+                }
+                #expect(upAfterRestart, "not Up after bfdd restart: FRR \(String(describing: net.frrPeer(net.ourV4))); bfdd log: \(net.log())")
+                let newID = (net.frrPeer(net.ourV4)?["id"] as? Int).map(UInt32.init)
+                #expect(await endpoint.snapshot(peer: net.theirV4)?.remoteDiscriminator == newID)
+
+                // 5. Stop our side: FRR sees Down (our AdminDown, or its detection time).
+                let stoppingAt = ContinuousClock.now
+                await endpoint.stop()
+                stopped = true
+                let frrDown = await eventually(.seconds(10)) { (net.frrPeer(net.ourV4)?["status"] as? String) == "down" }
+                #expect(frrDown, "FRR did not see Down: \(String(describing: net.frrPeer(net.ourV4)))")
+                print("[bfd-interop] our stop → FRR Down observed after \(ContinuousClock.now - stoppingAt); FRR diagnostic: \(net.frrPeer(net.ourV4)?["diagnostic"] ?? "?")")
+                #expect(net.frrPeer(net.ourV4)?["diagnostic"] as? String == "neighbor-down")
+            } catch {
+                if !stopped { await endpoint.stop() }
+                throw error
+            }
+            if !stopped { await endpoint.stop() }
+        }
+    }
+
+    /// Kills the running bfdd and starts a fresh one with the same configuration.
+    func restart(_ net: BFDTestNetwork) async throws {
+        if let pid = net.bfddPID() {
+            kill(pid, SIGKILL)
+            _ = await eventually(.seconds(5)) { kill(pid, 0) != 0 }
+        }
+        // Foreground child: reap it.
+        try net.startBFDD(config: Self.bfddConfig(peer: net.ourV4, local: net.theirV4), name: "bfdd2")
+    }
+
+    @Test func interoperatesWithFRRBfddOverIPv6() async throws {
+        try await withNetwork { net in
+            try net.startBFDD(config: Self.bfddConfig(peer: net.ourV6, local: net.theirV6, interval: 300))
+            let endpoint = try BFDTestNetwork.inNamespace(net.ours) { try BFDEndpoint(localAddress: net.ourV6) }
+            do {
+                try await endpoint.addSession(peer: net.theirV6, interface: "bfa0", parameters: BFDParameters())
+                let up = await eventually(.seconds(30)) {
+                    await endpoint.snapshot(peer: net.theirV6)?.state == .up
+                        && (net.frrPeer(net.ourV6)?["status"] as? String) == "up"
+                }
+                #expect(up, "IPv6 session not Up: ours \(String(describing: await endpoint.snapshot(peer: net.theirV6))), FRR \(String(describing: net.frrPeer(net.ourV6))); log \(net.log())")
+                let pid = try #require(net.bfddPID())
+                let frozenAt = ContinuousClock.now
+                kill(pid, SIGSTOP)
+                let down = await eventually(.seconds(10)) { await endpoint.snapshot(peer: net.theirV6)?.state == .down }
+                kill(pid, SIGCONT)
+                #expect(down)
+                let snap = await endpoint.snapshot(peer: net.theirV6)
+                #expect(snap?.lastDownDiagnostic == .controlDetectionTimeExpired)
+                print("[bfd-interop] IPv6 300 ms × 3: SIGSTOP → our Down observed after \(ContinuousClock.now - frozenAt) (polling)")
+            } catch {
+                await endpoint.stop()
+                throw error
+            }
+            await endpoint.stop()
+        }
+    }
+
+    /// Two of our endpoints (IPv6): Up, then RFC 5881 §5: a packet with hop limit 254 is dropped, one with 255 is not.
+    @Test func ourEndpointsPairAndEnforceTTL255() async throws {
+        try await withNetwork { net in
+            let a = try BFDTestNetwork.inNamespace(net.ours) { try BFDEndpoint(localAddress: net.ourV6) }
+            let b = try BFDTestNetwork.inNamespace(net.theirs) { try BFDEndpoint(localAddress: net.theirV6) }
+            let parameters = BFDParameters(receiveInterval: 100, transmitInterval: 100)
+            do {
+                try await a.addSession(peer: net.theirV6, parameters: parameters)
+                try await b.addSession(peer: net.ourV6, parameters: parameters)
+                let up = await eventually(.seconds(20)) {
+                    await a.snapshot(peer: net.theirV6)?.state == .up && b.snapshot(peer: net.ourV6)?.state == .up
+                }
+                #expect(up)
+                let snapA = try #require(await a.snapshot(peer: net.theirV6))
+                // A forged Down from b's address with the right discriminators would take the session down, were it
+                // accepted; with hop limit 254 it must be dropped and counted.
+                let forged = BFDControlPacket(state: .down, detectMultiplier: 3, myDiscriminator: snapA.remoteDiscriminator,
+                                              yourDiscriminator: snapA.localDiscriminator, desiredMinTxInterval: 1_000_000,
+                                              requiredMinRxInterval: 100_000).encoded()
+                let before = await a.dropCounters()
+                try BFDTestNetwork.inNamespace(net.theirs) {
+                    try sendDatagram(forged, to: net.ourV6, port: UInt16(BFD.controlPort), ttl: 254, ipv6: true)
+                }
+                let counted = await eventually(.seconds(5)) { await a.dropCounters().badTTL > before.badTTL }
+                #expect(counted)
+                try? await Task.sleep(for: .milliseconds(300))
+                #expect(await a.snapshot(peer: net.theirV6)?.state == .up)
+                // The same packet with hop limit 255 is accepted: the session goes Down, neighbor signaled.
+                try BFDTestNetwork.inNamespace(net.theirs) {
+                    try sendDatagram(forged, to: net.ourV6, port: UInt16(BFD.controlPort), ttl: 255, ipv6: true)
+                }
+                let downed = await eventually(.seconds(5)) {
+                    await a.snapshot(peer: net.theirV6)?.lastDownDiagnostic == .neighborSignaledSessionDown
+                }
+                #expect(downed)
+                // Garbage is counted as invalid, not crashing anything.
+                try BFDTestNetwork.inNamespace(net.theirs) {
+                    try sendDatagram([0x20, 0x40, 0x00, 0x18] + [UInt8](repeating: 0, count: 20), to: net.ourV6,
+                                     port: UInt16(BFD.controlPort), ttl: 255, ipv6: true)
+                }
+                #expect(await eventually(.seconds(5)) { await a.dropCounters().invalid > before.invalid })
+                // And the pair recovers.
+                #expect(await eventually(.seconds(20)) { await a.snapshot(peer: net.theirV6)?.state == .up })
+                // Removing b's session tells a at once (AdminDown → Down, diag 3).
+                try await b.removeSession(peer: net.ourV6)
+                #expect(await eventually(.seconds(5)) { await a.snapshot(peer: net.theirV6)?.state == .down })
+            } catch {
+                await a.stop()
+                await b.stop()
+                throw error
+            }
+            await a.stop()
+            await b.stop()
+        }
+    }
+}
+#endif
