@@ -5,6 +5,7 @@ import Musl
 #endif
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// A session's state changed.
 public struct BFDStateChange: Sendable, Hashable, CustomStringConvertible {
@@ -13,6 +14,8 @@ public struct BFDStateChange: Sendable, Hashable, CustomStringConvertible {
     public var new: BFDState
     /// The local diagnostic that came with the change (e.g. control detection time expired).
     public var diagnostic: BFDDiagnostic
+    /// When the endpoint's event loop applied the change (monotonic clock, as `NIODeadline.now()`).
+    public var at: NIODeadline
 
     public var description: String { "BFD \(peer): \(old) -> \(new) (\(diagnostic))" }
 }
@@ -44,7 +47,7 @@ public final class BFDEndpoint: Sendable {
 
     private let loop: any EventLoop
     private let ownedGroup: MultiThreadedEventLoopGroup?
-    private let core: NIOLoopBound<Core>
+    private let core: NIOLoopBoundBox<Core>
     private let receiveFD: Int32
     private let sendFD: Int32
     private let wakeFDs: (read: Int32, write: Int32)
@@ -62,7 +65,7 @@ public final class BFDEndpoint: Sendable {
         self.peerPort = peerPort ?? port
         receiveFD = try BFDSocket.makeReceiveSocket(local: local, port: port)
         let sender: (fd: Int32, port: Int)
-        do {
+        do throws(BFDEndpointError) {
             sender = try BFDSocket.makeSendSocket(local: local, ports: sourcePorts)
         } catch {
             close(receiveFD)
@@ -86,14 +89,13 @@ public final class BFDEndpoint: Sendable {
             ownedGroup = group
             loop = group.next()
         }
-        let core = Core(sendFD: sendFD, peerPort: self.peerPort, loop: loop)
-        self.core = NIOLoopBound(core, eventLoop: loop)
+        core = .makeBoxSendingValue(Core(sendFD: sendFD, peerPort: self.peerPort, loop: loop), eventLoop: loop)
         let loop = self.loop
         let boundCore = self.core
         reader = ReaderThread(fd: receiveFD, wakeFD: wakeFDs.read) { datagram in
             loop.execute { boundCore.value.handle(datagram) }
         }
-        do {
+        do throws(BFDEndpointError) {
             try reader.start()
         } catch {
             close(receiveFD)
@@ -113,12 +115,8 @@ public final class BFDEndpoint: Sendable {
             throw BFDEndpointError.addressFamilyMismatch(local: localAddress.description, peer: peer)
         }
         do { try parameters.validate() } catch { throw BFDEndpointError.invalidParameters(error) }
-        var index: UInt32?
-        if let interface {
-            let found = if_nametoindex(interface)
-            guard found != 0 else { throw BFDEndpointError.unknownInterface(interface) }
-            index = found
-        }
+        let index: UInt32? = if let interface { if_nametoindex(interface) } else { nil }
+        if let interface, index == 0 { throw BFDEndpointError.unknownInterface(interface) }
         let core = self.core
         try await loop.submit { try core.value.add(peer: address, interfaceIndex: index, parameters: parameters) }.get()
     }
@@ -316,7 +314,7 @@ public final class BFDEndpoint: Sendable {
                     // A failed send (e.g. no route while an interface is down) is a lost packet; BFD tolerates loss.
                     _ = BFDSocket.send(sendFD, packet.encoded(), to: peer, port: peerPort)
                 case let .stateChanged(old, new, diagnostic):
-                    let change = BFDStateChange(peer: peer.description, old: old, new: new, diagnostic: diagnostic)
+                    let change = BFDStateChange(peer: peer.description, old: old, new: new, diagnostic: diagnostic, at: .now())
                     for subscriber in subscribers { subscriber.yield(change) }
                 }
             }
@@ -396,10 +394,10 @@ private final class ReaderThread: Sendable {
 
 /// A one-shot latch: `notify` runs its callback once `signal` has been called (at once if it already was).
 private final class ConditionLock: Sendable {
-    private let state = NIOLockedValueBox<(signalled: Bool, waiters: [@Sendable () -> Void])>((false, []))
+    private let state = Mutex<(signalled: Bool, waiters: [@Sendable () -> Void])>((false, []))
 
     func signal() {
-        let waiters = state.withLockedValue { value -> [@Sendable () -> Void] in
+        let waiters = state.withLock { value -> [@Sendable () -> Void] in
             value.signalled = true
             defer { value.waiters = [] }
             return value.waiters
@@ -408,7 +406,7 @@ private final class ConditionLock: Sendable {
     }
 
     func notify(_ callback: @escaping @Sendable () -> Void) {
-        let now = state.withLockedValue { value -> Bool in
+        let now = state.withLock { value -> Bool in
             if value.signalled { return true }
             value.waiters.append(callback)
             return false

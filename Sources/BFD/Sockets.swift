@@ -141,7 +141,7 @@ enum BFDSocket {
     /// The socket control packets arrive on: local address, `port`, TTL and interface reported with each datagram.
     static func makeReceiveSocket(local: BFDAddress, port: Int) throws(BFDEndpointError) -> Int32 {
         let fd = try open(local)
-        do {
+        do throws(BFDEndpointError) {
             if local.isIPv6 {
                 try setOption(fd, levelIPv6, ipv6V6Only, 1, "IPV6_V6ONLY")
                 try setOption(fd, levelIPv6, ipv6RecvHopLimit, 1, "IPV6_RECVHOPLIMIT")
@@ -151,7 +151,7 @@ enum BFDSocket {
                 try setOption(fd, levelIP, ipPktInfo, 1, "IP_PKTINFO")
             }
             let error = bind(fd, local, port: port)
-            guard error == 0 else { throw BFDEndpointError.socket(operation: "bind \(local) port \(port)", errno: error) }
+            guard error == 0 else { throw .socket(operation: "bind \(local) port \(port)", errno: error) }
         } catch {
             close(fd)
             throw error
@@ -163,7 +163,7 @@ enum BFDSocket {
     /// of a session), TTL/hop limit 255 (§5) and the network-control traffic class.
     static func makeSendSocket(local: BFDAddress, ports: ClosedRange<Int>) throws(BFDEndpointError) -> (fd: Int32, port: Int) {
         let fd = try open(local)
-        do {
+        do throws(BFDEndpointError) {
             if local.isIPv6 {
                 try setOption(fd, levelIPv6, ipv6V6Only, 1, "IPV6_V6ONLY")
                 try setOption(fd, levelIPv6, ipv6UnicastHops, Int32(BFD.singleHopTTL), "IPV6_UNICAST_HOPS")
@@ -179,9 +179,9 @@ enum BFDSocket {
                 let port = ports.lowerBound + (start + step) % count
                 let error = bind(fd, local, port: port)
                 if error == 0 { return (fd, port) }
-                guard error == EADDRINUSE else { throw BFDEndpointError.socket(operation: "bind \(local) port \(port)", errno: error) }
+                guard error == EADDRINUSE else { throw .socket(operation: "bind \(local) port \(port)", errno: error) }
             }
-            throw BFDEndpointError.noFreeSourcePort(ports)
+            throw .noFreeSourcePort(ports)
         } catch {
             close(fd)
             throw error

@@ -2,27 +2,33 @@
 import Foundation
 import Glibc
 import Synchronization
+import NIOCore
 import Testing
 @testable import BFD
 
 /// Every state change of an endpoint, stamped when the test saw it.
 final class ChangeLog: Sendable {
-    let entries = Mutex<[(ContinuousClock.Instant, BFDStateChange)]>([])
+    final class Storage: Sendable {
+        let mutex = Mutex<[(ContinuousClock.Instant, BFDStateChange)]>([])
+    }
+
+    private let storage: Storage
     private let task: Task<Void, Never>
 
     init(_ stream: AsyncStream<BFDStateChange>) {
-        let entries = self.entries
+        let storage = Storage()
+        self.storage = storage
         task = Task {
             for await change in stream {
                 let now = ContinuousClock.now
-                entries.withLock { $0.append((now, change)) }
+                storage.mutex.withLock { $0.append((now, change)) }
                 print("[bfd-interop] \(change)")
             }
         }
     }
 
     func first(after start: ContinuousClock.Instant, where match: (BFDStateChange) -> Bool) -> (ContinuousClock.Instant, BFDStateChange)? {
-        entries.withLock { list in list.first { $0.0 >= start && match($0.1) } }
+        storage.mutex.withLock { list in list.first { $0.0 >= start && match($0.1) } }
     }
 
     deinit { task.cancel() }
@@ -54,6 +60,13 @@ struct InteropTests {
         """
     }
 
+    /// Our session and FRR's both report Up.
+    func bothUp(_ endpoint: BFDEndpoint, _ net: BFDTestNetwork, v6: Bool) async -> Bool {
+        let ours = await endpoint.snapshot(peer: v6 ? net.theirV6 : net.theirV4)?.state
+        let theirs = net.frrPeer(v6 ? net.ourV6 : net.ourV4)?["status"] as? String
+        return ours == .up && theirs == "up"
+    }
+
     func withNetwork(_ body: (BFDTestNetwork) async throws -> Void) async throws {
         if let problem = BFDTestNetwork.requirements() {
             Issue.record(Comment(rawValue: problem))
@@ -70,19 +83,19 @@ struct InteropTests {
             let endpoint = try BFDTestNetwork.inNamespace(net.ours) { try BFDEndpoint(localAddress: net.ourV4) }
             #expect(BFD.sourcePortRange.contains(endpoint.sourcePort))
             let log = ChangeLog(endpoint.stateChanges())
-            var stopped = false
             do {
                 let parameters = BFDParameters(receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3)
                 try await endpoint.addSession(peer: net.theirV4, parameters: parameters)
 
                 // 1. Up on both sides, with the negotiated 100 ms timers.
-                let up = await eventually(.seconds(30)) {
-                    await endpoint.snapshot(peer: net.theirV4)?.state == .up
-                        && (net.frrPeer(net.ourV4)?["status"] as? String) == "up"
-                }
+                let up = await eventually(.seconds(30)) { await bothUp(endpoint, net, v6: false) }
                 let frr = net.frrPeer(net.ourV4)
-                #expect(up, "session not Up on both sides: ours \(String(describing: await endpoint.snapshot(peer: net.theirV4))), FRR \(String(describing: frr)); bfdd log: \(net.log())")
-                guard up else { return }
+                let oursNow = await endpoint.snapshot(peer: net.theirV4)
+                #expect(up, "session not Up on both sides: ours \(String(describing: oursNow)), FRR \(String(describing: frr)); bfdd log: \(net.log())")
+                guard up else {
+                    await endpoint.stop()
+                    return
+                }
                 // Let the post-Up Poll Sequence finish, then check what each side negotiated.
                 _ = await eventually(.seconds(5)) { await endpoint.snapshot(peer: net.theirV4)?.pollActive == false }
                 let snap = try #require(await endpoint.snapshot(peer: net.theirV4))
@@ -97,14 +110,16 @@ struct InteropTests {
                 // 2. Freeze bfdd: we go Down with "control detection time expired".
                 let pid = try #require(net.bfddPID())
                 let frozenAt = ContinuousClock.now
+                let frozenAtLoopClock = NIODeadline.now()
                 kill(pid, SIGSTOP)
                 let wentDown = await eventually(.seconds(10)) {
                     log.first(after: frozenAt) { $0.new == .down } != nil
                 }
                 #expect(wentDown, "no Down within 10 s of SIGSTOP")
-                if let (when, change) = log.first(after: frozenAt, where: { $0.new == .down }) {
-                    let elapsed = when - frozenAt
-                    print("[bfd-interop] SIGSTOP → our Down: \(elapsed) (detection time 300 ms; includes the stream hop)")
+                if let (_, change) = log.first(after: frozenAt, where: { $0.new == .down }) {
+                    // Both instants on the monotonic clock NIO uses; the change is stamped on the endpoint's loop.
+                    let elapsed = change.at - frozenAtLoopClock
+                    print("[bfd-interop] SIGSTOP → our Down: \(Double(elapsed.nanoseconds) / 1e6) ms (detection time 300 ms, 100 ms × 3)")
                     #expect(change.diagnostic == .controlDetectionTimeExpired)
                     #expect(change.old == .up)
                     #expect(elapsed < .seconds(5))
@@ -113,10 +128,7 @@ struct InteropTests {
                 // 3. Resume: both sides come Up again.
                 let resumedAt = ContinuousClock.now
                 kill(pid, SIGCONT)
-                let upAgain = await eventually(.seconds(30)) {
-                    await endpoint.snapshot(peer: net.theirV4)?.state == .up
-                        && (net.frrPeer(net.ourV4)?["status"] as? String) == "up"
-                }
+                let upAgain = await eventually(.seconds(30)) { await bothUp(endpoint, net, v6: false) }
                 #expect(upAgain, "not Up again after SIGCONT: FRR \(String(describing: net.frrPeer(net.ourV4)))")
                 if let (when, _) = log.first(after: resumedAt, where: { $0.new == .up }) {
                     print("[bfd-interop] SIGCONT → our Up: \(when - resumedAt)")
@@ -136,16 +148,15 @@ struct InteropTests {
                 // 5. Stop our side: FRR sees Down (our AdminDown, or its detection time).
                 let stoppingAt = ContinuousClock.now
                 await endpoint.stop()
-                stopped = true
                 let frrDown = await eventually(.seconds(10)) { (net.frrPeer(net.ourV4)?["status"] as? String) == "down" }
                 #expect(frrDown, "FRR did not see Down: \(String(describing: net.frrPeer(net.ourV4)))")
                 print("[bfd-interop] our stop → FRR Down observed after \(ContinuousClock.now - stoppingAt); FRR diagnostic: \(net.frrPeer(net.ourV4)?["diagnostic"] ?? "?")")
                 #expect(net.frrPeer(net.ourV4)?["diagnostic"] as? String == "neighbor-down")
             } catch {
-                if !stopped { await endpoint.stop() }
+                await endpoint.stop()
                 throw error
             }
-            if !stopped { await endpoint.stop() }
+            await endpoint.stop()
         }
     }
 
@@ -165,11 +176,9 @@ struct InteropTests {
             let endpoint = try BFDTestNetwork.inNamespace(net.ours) { try BFDEndpoint(localAddress: net.ourV6) }
             do {
                 try await endpoint.addSession(peer: net.theirV6, interface: "bfa0", parameters: BFDParameters())
-                let up = await eventually(.seconds(30)) {
-                    await endpoint.snapshot(peer: net.theirV6)?.state == .up
-                        && (net.frrPeer(net.ourV6)?["status"] as? String) == "up"
-                }
-                #expect(up, "IPv6 session not Up: ours \(String(describing: await endpoint.snapshot(peer: net.theirV6))), FRR \(String(describing: net.frrPeer(net.ourV6))); log \(net.log())")
+                let up = await eventually(.seconds(30)) { await bothUp(endpoint, net, v6: true) }
+                let oursNow = await endpoint.snapshot(peer: net.theirV6)
+                #expect(up, "IPv6 session not Up: ours \(String(describing: oursNow)), FRR \(String(describing: net.frrPeer(net.ourV6))); log \(net.log())")
                 let pid = try #require(net.bfddPID())
                 let frozenAt = ContinuousClock.now
                 kill(pid, SIGSTOP)
@@ -197,7 +206,9 @@ struct InteropTests {
                 try await a.addSession(peer: net.theirV6, parameters: parameters)
                 try await b.addSession(peer: net.ourV6, parameters: parameters)
                 let up = await eventually(.seconds(20)) {
-                    await a.snapshot(peer: net.theirV6)?.state == .up && b.snapshot(peer: net.ourV6)?.state == .up
+                    let sideA = await a.snapshot(peer: net.theirV6)?.state
+                    let sideB = await b.snapshot(peer: net.ourV6)?.state
+                    return sideA == .up && sideB == .up
                 }
                 #expect(up)
                 let snapA = try #require(await a.snapshot(peer: net.theirV6))

@@ -103,7 +103,7 @@ struct SessionTests {
         var s = BFDSession(localDiscriminator: 42, parameters: Self.fast, random: SeededRandom(seed: 1))
         let first = s.start(now: at(ms: 0))
         // The first packet goes out at once: Down, your discriminator 0, slow 1 s TX while not Up (§6.8.3).
-        let hello = try? #require(first.sentPackets.first)
+        let hello = first.sentPackets.first
         #expect(hello?.state == .down)
         #expect(hello?.yourDiscriminator == 0)
         #expect(hello?.myDiscriminator == 42)
@@ -145,7 +145,7 @@ struct SessionTests {
         var wire = Wire(a: Self.fast, b: Self.fast)
         wire.run(until: 3_000_000)
         #expect(wire.a.state == .up)
-        let lastFromB = wire.sentByB.last!.0 + 1000 // arrival of B's last packet at A
+        let silentFrom = wire.now
         wire.bSilent = true
         wire.run(until: 6_000_000)
         let down = wire.log.first { $0.1 == "a" && $0.3 == .down }
@@ -155,7 +155,8 @@ struct SessionTests {
         #expect(wire.a.localDiagnostic == .controlDetectionTimeExpired)
         // Down exactly one detection time (3 × 100 ms) after the last packet that arrived before B went silent.
         if let down {
-            let lastArrival = wire.sentByB.map { $0.0 + 1000 }.filter { $0 <= down.0 }.max() ?? lastFromB
+            // Arrival at A of the last packet B put on the wire before falling silent.
+            let lastArrival = (wire.sentByB.filter { $0.0 <= silentFrom }.map(\.0).max() ?? -1) + 1000
             #expect(down.0 - lastArrival == 300_000)
         }
         // §6.8.1: the remote discriminator is forgotten; §6.8.3: back to slow transmission.

@@ -306,11 +306,7 @@ final class BFDTestNetwork: @unchecked Sendable {
     static func inNamespace<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) throws -> T {
         let result = Mutex<Result<T, any Error>?>(nil)
         let path = "/run/netns/" + name
-        final class Box: Sendable {
-            let body: @Sendable () -> Void
-            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-        }
-        let box = Unmanaged.passRetained(Box {
+        let box = Unmanaged.passRetained(ThreadBody {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
                 let message = String(cString: strerror(errno))
@@ -333,17 +329,23 @@ final class BFDTestNetwork: @unchecked Sendable {
         }).toOpaque()
         var handle = pthread_t()
         let rc = pthread_create(&handle, nil, { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+            Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().body()
             return nil
         }, box)
         guard rc == 0 else {
-            Unmanaged<Box>.fromOpaque(box).release()
+            Unmanaged<ThreadBody>.fromOpaque(box).release()
             throw SetupError(description: "pthread_create: \(rc)")
         }
         pthread_join(handle, nil)
         guard let outcome = result.withLock({ $0 }) else { throw SetupError(description: "namespace thread produced nothing") }
         return try outcome.get()
     }
+}
+
+/// The closure a namespaced pthread runs.
+final class ThreadBody: Sendable {
+    let body: @Sendable () -> Void
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
 }
 
 /// Sends one UDP datagram with a chosen TTL / hop limit (to test the receive TTL check).
