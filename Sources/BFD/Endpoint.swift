@@ -52,6 +52,7 @@ public final class BFDEndpoint: Sendable {
     private let sendFD: Int32
     private let wakeFDs: (read: Int32, write: Int32)
     private let reader: ReaderThread
+    private let lifecycle = Mutex(Lifecycle())
 
     /// - Parameters:
     ///   - localAddress: an address of this host (in the caller thread's network namespace).
@@ -117,35 +118,36 @@ public final class BFDEndpoint: Sendable {
         do { try parameters.validate() } catch { throw BFDEndpointError.invalidParameters(error) }
         let index: UInt32? = if let interface { if_nametoindex(interface) } else { nil }
         if let interface, index == 0 { throw BFDEndpointError.unknownInterface(interface) }
-        let core = self.core
-        try await loop.submit { try core.value.add(peer: address, interfaceIndex: index, parameters: parameters) }.get()
+        try await onLoop { try $0.add(peer: address, interfaceIndex: index, parameters: parameters) }
     }
 
     /// Changes a session's parameters (a Poll Sequence tells the peer, RFC 5880 §6.8.3).
     public func updateSession(peer: String, parameters: BFDParameters) async throws {
         guard let address = BFDAddress(peer) else { throw BFDEndpointError.invalidAddress(peer) }
         do { try parameters.validate() } catch { throw BFDEndpointError.invalidParameters(error) }
-        let core = self.core
-        try await loop.submit { try core.value.update(peer: address, parameters: parameters) }.get()
+        try await onLoop { try $0.update(peer: address, parameters: parameters) }
     }
 
     /// Takes the session administratively down (AdminDown packets tell the peer) or back up.
     public func setAdministrativelyDown(peer: String, _ down: Bool) async throws {
         guard let address = BFDAddress(peer) else { throw BFDEndpointError.invalidAddress(peer) }
-        let core = self.core
-        try await loop.submit { try core.value.setAdministrativelyDown(peer: address, down) }.get()
+        try await onLoop { try $0.setAdministrativelyDown(peer: address, down) }
     }
 
     /// Removes a session; the peer is told with an AdminDown packet (diag 7) so it goes Down at once.
     public func removeSession(peer: String) async throws {
         guard let address = BFDAddress(peer) else { throw BFDEndpointError.invalidAddress(peer) }
-        let core = self.core
-        try await loop.submit { try core.value.remove(peer: address) }.get()
+        try await onLoop { try $0.remove(peer: address) }
     }
 
     /// A new stream of every state change from now on (each call gets its own stream); ends when the endpoint stops.
     public func stateChanges() -> AsyncStream<BFDStateChange> {
         let (stream, continuation) = AsyncStream<BFDStateChange>.makeStream()
+        guard enter() else {
+            continuation.finish()
+            return stream
+        }
+        defer { leave() }
         let core = self.core
         loop.execute {
             if core.value.stopped { continuation.finish() } else { core.value.subscribe(continuation) }
@@ -153,9 +155,9 @@ public final class BFDEndpoint: Sendable {
         return stream
     }
 
+    /// Every session's observable state, sorted by peer; empty once stopped.
     public func snapshot() async -> [BFDSessionSnapshot] {
-        let core = self.core
-        return (try? await loop.submit { core.value.snapshot() }.get()) ?? []
+        (try? await onLoop { $0.snapshot() }) ?? []
     }
 
     public func snapshot(peer: String) async -> BFDSessionSnapshot? {
@@ -164,19 +166,20 @@ public final class BFDEndpoint: Sendable {
     }
 
     public func dropCounters() async -> BFDDropCounters {
-        let core = self.core
-        return (try? await loop.submit { core.value.drops }.get()) ?? BFDDropCounters()
+        (try? await onLoop { $0.drops }) ?? BFDDropCounters()
     }
 
-    /// Sends AdminDown on every session, stops timers and the reader, closes the sockets. Idempotent.
+    /// Sends AdminDown on every session, stops timers and the reader, closes the sockets. Idempotent; every other call
+    /// made after it fails with `BFDEndpointError.stopped`.
     public func stop() async {
-        let core = self.core
-        let first = (try? await loop.submit { () -> Bool in
-            guard !core.value.stopped else { return false }
-            core.value.shutdown()
-            return true
-        }.get()) ?? false
+        let first = lifecycle.withLock { state -> Bool in
+            defer { state.stopping = true }
+            return !state.stopping
+        }
         guard first else { return }
+        let core = self.core
+        // The loop is still running here (only this call shuts the group down, and only at the end).
+        try? await loop.submit { core.value.shutdown() }.get()
         var byte: UInt8 = 1
         _ = write(wakeFDs.write, &byte, 1)
         await reader.join()
@@ -184,7 +187,36 @@ public final class BFDEndpoint: Sendable {
         close(sendFD)
         close(wakeFDs.read)
         close(wakeFDs.write)
+        // Calls that got past the check before `stopping` was set have their work queued on the loop: let them finish
+        // before the loop goes away (a task submitted to a shut-down NIO loop is silently dropped, its future never
+        // completes).
+        while lifecycle.withLock({ $0.inFlight }) > 0 { try? await Task.sleep(for: .milliseconds(5)) }
         try? await ownedGroup?.shutdownGracefully()
+    }
+
+    private struct Lifecycle {
+        var stopping = false
+        var inFlight = 0
+    }
+
+    private func enter() -> Bool {
+        lifecycle.withLock { state in
+            guard !state.stopping else { return false }
+            state.inFlight += 1
+            return true
+        }
+    }
+
+    private func leave() {
+        lifecycle.withLock { $0.inFlight -= 1 }
+    }
+
+    /// Runs `body` on the loop unless the endpoint is stopping.
+    private func onLoop<T: Sendable>(_ body: @escaping @Sendable (Core) throws -> T) async throws -> T {
+        guard enter() else { throw BFDEndpointError.stopped }
+        defer { leave() }
+        let core = self.core
+        return try await loop.submit { try body(core.value) }.get()
     }
 
     /// Session table and timers; only touched on the endpoint's event loop.

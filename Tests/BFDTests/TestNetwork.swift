@@ -146,8 +146,8 @@ final class BFDTestNetwork: @unchecked Sendable {
 
     static func requirements() -> String? {
         if getuid() != 0 { return "BFD network tests need root (network namespaces); uid=\(getuid())" }
-        let missing = ["ip", "/usr/lib/frr/bfdd", "vtysh"].filter { Child.path(of: $0) == nil }
-        if !missing.isEmpty { return "BFD network tests need \(missing.joined(separator: ", ")) (Debian: iproute2 frr)" }
+        let missing = ["ip", "arping", "ndisc6", "/usr/lib/frr/bfdd", "vtysh"].filter { Child.path(of: $0) == nil }
+        if !missing.isEmpty { return "BFD network tests need \(missing.joined(separator: ", ")) (Debian: iproute2 arping ndisc6 frr)" }
         return nil
     }
 
@@ -193,13 +193,15 @@ final class BFDTestNetwork: @unchecked Sendable {
         }
     }
 
-    /// Both ends answer ping (v4 and v6) within 10 s.
+    /// The other end answers ARP and NDP within 10 s (no ping on this machine).
     private func waitForLink() throws {
         let deadline = ContinuousClock.now + .seconds(10)
         var v4 = false, v6 = false
         while ContinuousClock.now < deadline {
-            v4 = v4 || runCommand("ip", ["netns", "exec", ours, "ping", "-c1", "-W1", theirV4]).status == 0
-            v6 = v6 || runCommand("ip", ["netns", "exec", ours, "ping", "-6", "-c1", "-W1", theirV6]).status == 0
+            v4 = v4 || runCommand("ip", ["netns", "exec", ours, "arping", "-c", "1", "-W", "0.2", "-i", "bfa0", theirV4])
+                .stdout.contains(" bytes from ")
+            v6 = v6 || runCommand("ip", ["netns", "exec", ours, "ndisc6", "-n", "-m", "-r", "1", "-w", "400", theirV6, "bfa0"])
+                .stdout.contains("Target link-layer address")
             if v4 && v6 { return }
             usleep(100_000)
         }
