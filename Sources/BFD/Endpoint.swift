@@ -116,9 +116,13 @@ public final class BFDEndpoint: Sendable {
             throw BFDEndpointError.addressFamilyMismatch(local: localAddress.description, peer: peer)
         }
         do { try parameters.validate() } catch { throw BFDEndpointError.invalidParameters(error) }
-        let index: UInt32? = if let interface { if_nametoindex(interface) } else { nil }
-        if let interface, index == 0 { throw BFDEndpointError.unknownInterface(interface) }
-        try await onLoop { try $0.add(peer: address, interfaceIndex: index, parameters: parameters) }
+        let receiveFD = self.receiveFD
+        try await onLoop { core in
+            // Looked up through our socket: the interface must exist in the endpoint's namespace, not the caller's.
+            let index: UInt32? = if let interface { BFDSocket.interfaceIndex(interface, socket: receiveFD) } else { nil }
+            if let interface, index == 0 { throw BFDEndpointError.unknownInterface(interface) }
+            try core.add(peer: address, interfaceIndex: index, parameters: parameters)
+        }
     }
 
     /// Changes a session's parameters (a Poll Sequence tells the peer, RFC 5880 §6.8.3).
@@ -183,14 +187,14 @@ public final class BFDEndpoint: Sendable {
         var byte: UInt8 = 1
         _ = write(wakeFDs.write, &byte, 1)
         await reader.join()
+        // Calls that got past the check before `stopping` was set have their work queued on the loop: let them finish
+        // before the sockets close and the loop goes away (a task submitted to a shut-down NIO loop is silently
+        // dropped, its future never completes).
+        while lifecycle.withLock({ $0.inFlight }) > 0 { try? await Task.sleep(for: .milliseconds(5)) }
         close(receiveFD)
         close(sendFD)
         close(wakeFDs.read)
         close(wakeFDs.write)
-        // Calls that got past the check before `stopping` was set have their work queued on the loop: let them finish
-        // before the loop goes away (a task submitted to a shut-down NIO loop is silently dropped, its future never
-        // completes).
-        while lifecycle.withLock({ $0.inFlight }) > 0 { try? await Task.sleep(for: .milliseconds(5)) }
         try? await ownedGroup?.shutdownGracefully()
     }
 

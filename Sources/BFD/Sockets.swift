@@ -188,6 +188,20 @@ enum BFDSocket {
         }
     }
 
+    /// The index of interface `name` in the namespace of socket `fd` (SIOCGIFINDEX), 0 if there is none.
+    /// if_nametoindex(3) would look in the calling thread's namespace, which need not be the endpoint's.
+    static func interfaceIndex(_ name: String, socket fd: Int32) -> UInt32 {
+        var request = ifreq()
+        let bytes = Array(name.utf8)
+        guard bytes.count < Int(IFNAMSIZ) else { return 0 }
+        withUnsafeMutableBytes(of: &request.ifr_ifrn.ifrn_name) { raw in
+            raw.copyBytes(from: bytes)
+        }
+        let rc = ioctl(fd, 0x8933 /* SIOCGIFINDEX */, &request)
+        guard rc == 0 else { return 0 }
+        return UInt32(bitPattern: request.ifr_ifru.ifru_ivalue)
+    }
+
     static func send(_ fd: Int32, _ bytes: [UInt8], to peer: BFDAddress, port: Int) -> Int32 {
         let sent = bytes.withUnsafeBytes { raw in
             peer.withSocketAddress(port: port) { sendto(fd, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT), $0, $1) }
