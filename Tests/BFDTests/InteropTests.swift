@@ -113,6 +113,19 @@ struct InteropTests {
                 #expect(frr?["remote-detect-multiplier"] as? Int == 3)
 
                 note("phase: 2. Freeze bfdd")
+                // 1b. Slow our TX to 200 ms while Up: a Poll Sequence, FRR answers with F and adopts the new value.
+                try await endpoint.updateSession(peer: net.theirV4, parameters: BFDParameters(receiveInterval: 100, transmitInterval: 200))
+                let adopted = await eventually(.seconds(10)) {
+                    let polling = await endpoint.snapshot(peer: net.theirV4)?.pollActive
+                    return polling == false && net.frrPeer(net.ourV4)?["remote-transmit-interval"] as? Int == 200
+                }
+                #expect(adopted, "FRR did not adopt 200 ms: \(String(describing: net.frrPeer(net.ourV4)))")
+                #expect(await endpoint.snapshot(peer: net.theirV4)?.transmitInterval == .milliseconds(200))
+                #expect(await endpoint.snapshot(peer: net.theirV4)?.state == .up)
+                #expect((net.frrPeer(net.ourV4)?["status"] as? String) == "up")
+                try await endpoint.updateSession(peer: net.theirV4, parameters: parameters)
+                _ = await eventually(.seconds(10)) { net.frrPeer(net.ourV4)?["remote-transmit-interval"] as? Int == 100 }
+
                 // 2. Freeze bfdd: we go Down with "control detection time expired".
                 let pid = try #require(net.bfddPID())
                 let frozenAt = ContinuousClock.now
@@ -185,20 +198,24 @@ struct InteropTests {
         try await withNetwork { net in
             try net.startBFDD(config: Self.bfddConfig(peer: net.ourV6, local: net.theirV6, interval: 300))
             let endpoint = try BFDTestNetwork.inNamespace(net.ours) { try BFDEndpoint(localAddress: net.ourV6) }
+            let log = ChangeLog(endpoint.stateChanges())
             do {
-                try await endpoint.addSession(peer: net.theirV6, interface: "bfa0", parameters: BFDParameters())
+                // Passive (§6.1): FRR, active, speaks first.
+                try await endpoint.addSession(peer: net.theirV6, interface: "bfa0", parameters: BFDParameters(passiveMode: true))
                 let up = await eventually(.seconds(30)) { await bothUp(endpoint, net, v6: true) }
                 let oursNow = await endpoint.snapshot(peer: net.theirV6)
                 #expect(up, "IPv6 session not Up: ours \(String(describing: oursNow)), FRR \(String(describing: net.frrPeer(net.ourV6))); log \(net.log())")
                 let pid = try #require(net.bfddPID())
                 let frozenAt = ContinuousClock.now
+                let frozenAtLoopClock = NIODeadline.now()
                 kill(pid, SIGSTOP)
-                let down = await eventually(.seconds(10)) { await endpoint.snapshot(peer: net.theirV6)?.state == .down }
+                let down = await eventually(.seconds(10)) { log.first(after: frozenAt) { $0.new == .down } != nil }
                 kill(pid, SIGCONT)
                 #expect(down)
-                let snap = await endpoint.snapshot(peer: net.theirV6)
-                #expect(snap?.lastDownDiagnostic == .controlDetectionTimeExpired)
-                note("IPv6 300 ms × 3: SIGSTOP → our Down observed after \(ContinuousClock.now - frozenAt) (polling)")
+                if let (_, change) = log.first(after: frozenAt, where: { $0.new == .down }) {
+                    #expect(change.diagnostic == .controlDetectionTimeExpired)
+                    note("IPv6 300 ms × 3: SIGSTOP → our Down: \(Double((change.at - frozenAtLoopClock).nanoseconds) / 1e6) ms (detection time 900 ms)")
+                }
             } catch {
                 await endpoint.stop()
                 throw error

@@ -222,8 +222,10 @@ final class BFDTestNetwork: @unchecked Sendable {
 
     /// Removes namespaces, daemons and directories of earlier test processes that no longer run.
     static func removeStale() {
+        // "bfdt-<pid>-…" (namespaces, scratch directories) and "bfdt-run-<pid>-…" (child output files).
         func deadOwner(_ name: String) -> Bool {
-            let parts = name.split(separator: "-")
+            var parts = name.split(separator: "-")
+            if parts.count >= 2, parts[1] == "run" { parts.remove(at: 1) }
             guard parts.count >= 3, parts[0] == prefix, let pid = Int32(parts[1]) else { return false }
             return pid != getpid() && kill(pid, 0) != 0
         }
