@@ -88,6 +88,10 @@ struct InteropTests {
             let endpoint = try BFDTestNetwork.inNamespace(net.ours) { try BFDEndpoint(localAddress: net.ourV4) }
             #expect(BFD.sourcePortRange.contains(endpoint.sourcePort))
             let log = ChangeLog(endpoint.stateChanges())
+            // On the wire, from FRR's side: our packets (RFC 5881 §4/§5).
+            let capture = try Capture(namespace: net.theirs, interface: "bff0", filter: "udp and src host \(net.ourV4)",
+                                      directory: net.directory)
+            defer { capture.stop() }
             do {
                 let parameters = BFDParameters(receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3)
                 try await endpoint.addSession(peer: net.theirV4, parameters: parameters)
@@ -113,6 +117,18 @@ struct InteropTests {
                 #expect(frr?["remote-detect-multiplier"] as? Int == 3)
 
                 note("phase: 2. Freeze bfdd")
+                let ours = capture.stop().compactMap(WireDatagram.init(frame:))
+                #expect(!ours.isEmpty, "captured none of our packets")
+                for datagram in ours {
+                    #expect(datagram.ttl == 255)
+                    #expect(datagram.trafficClass == 0xC0)
+                    #expect(datagram.destinationPort == 3784)
+                    #expect(datagram.sourcePort == endpoint.sourcePort)
+                    #expect((try? BFDControlPacket.decode(datagram.payload)) != nil)
+                }
+                #expect(ours.first.flatMap { try? BFDControlPacket.decode($0.payload) }?.state == .down)
+                note("captured \(ours.count) of our packets: TTL 255, TOS 0xC0, \(endpoint.sourcePort) → 3784")
+
                 // 1b. Slow our TX to 200 ms while Up: a Poll Sequence, FRR answers with F and adopts the new value.
                 try await endpoint.updateSession(peer: net.theirV4, parameters: BFDParameters(receiveInterval: 100, transmitInterval: 200))
                 let adopted = await eventually(.seconds(10)) {

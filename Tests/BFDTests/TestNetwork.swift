@@ -384,3 +384,93 @@ func sendDatagram(_ payload: [UInt8], to address: String, port: UInt16, ttl: Int
     guard sent == payload.count else { throw SetupError(description: "sendto: \(String(cString: strerror(errno)))") }
 }
 #endif
+
+#if os(Linux)
+/// tcpdump in a namespace writing a pcap; `stop()` returns the captured frames (Ethernet).
+final class Capture: @unchecked Sendable {
+    let child: Child
+    let path: String
+
+    init(namespace: String, interface: String, filter: String, directory: String) throws {
+        path = "\(directory)/capture-\(UInt32.random(in: 0 ... UInt32.max)).pcap"
+        child = try Child("ip", ["netns", "exec", namespace, Child.path(of: "tcpdump") ?? "tcpdump",
+                                 "-i", interface, "-n", "-U", "--immediate-mode", "-s", "0", "-Z", "root", "-w", path, filter])
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if child.output().1.contains("listening on") { return }
+            usleep(20_000)
+        }
+        let text = child.output().1
+        _ = stop()
+        throw SetupError(description: "tcpdump did not start: \(text)")
+    }
+
+    private var stopped = false
+
+    /// Idempotent (later calls return nothing).
+    @discardableResult
+    func stop() -> [[UInt8]] {
+        guard !stopped else { return [] }
+        stopped = true
+        kill(child.pid, SIGINT)
+        child.wait(limit: .seconds(5))
+        child.removeFiles()
+        defer { unlink(path) }
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return Capture.frames(inPcap: [UInt8](data))
+    }
+
+    /// The records of a classic pcap file (either byte order).
+    static func frames(inPcap bytes: [UInt8]) -> [[UInt8]] {
+        guard bytes.count >= 24 else { return [] }
+        let magic = UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
+        let little = magic == 0xA1B2_C3D4 || magic == 0xA1B2_3C4D
+        func u32(_ at: Int) -> Int {
+            let b = bytes[at ..< at + 4].map(UInt32.init)
+            return Int(little ? b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24 : b[3] | b[2] << 8 | b[1] << 16 | b[0] << 24)
+        }
+        var frames: [[UInt8]] = []
+        var offset = 24
+        while offset + 16 <= bytes.count {
+            let length = u32(offset + 8)
+            offset += 16
+            guard offset + length <= bytes.count else { break }
+            frames.append(Array(bytes[offset ..< offset + length]))
+            offset += length
+        }
+        return frames
+    }
+}
+
+/// What the wire shows of one captured UDP datagram (Ethernet + IPv4/IPv6 + UDP).
+struct WireDatagram {
+    var ttl: UInt8
+    var trafficClass: UInt8
+    var sourcePort: Int
+    var destinationPort: Int
+    var payload: [UInt8]
+
+    init?(frame: [UInt8]) {
+        guard frame.count >= 14 else { return nil }
+        let etherType = Int(frame[12]) << 8 | Int(frame[13])
+        var at = 14
+        if etherType == 0x0800 {
+            guard frame.count >= at + 20, frame[at + 9] == 17 else { return nil }
+            ttl = frame[at + 8]
+            trafficClass = frame[at + 1]
+            at += Int(frame[at] & 0x0F) * 4
+        } else if etherType == 0x86DD {
+            guard frame.count >= at + 40, frame[at + 6] == 17 else { return nil }
+            ttl = frame[at + 7]
+            trafficClass = (frame[at] & 0x0F) << 4 | frame[at + 1] >> 4
+            at += 40
+        } else {
+            return nil
+        }
+        guard frame.count >= at + 8 else { return nil }
+        sourcePort = Int(frame[at]) << 8 | Int(frame[at + 1])
+        destinationPort = Int(frame[at + 2]) << 8 | Int(frame[at + 3])
+        payload = Array(frame[(at + 8)...])
+    }
+}
+#endif
