@@ -246,6 +246,7 @@ struct InteropTests {
             let a = try BFDTestNetwork.inNamespace(net.ours) { try BFDEndpoint(localAddress: net.ourV6) }
             let b = try BFDTestNetwork.inNamespace(net.theirs) { try BFDEndpoint(localAddress: net.theirV6) }
             let parameters = BFDParameters(receiveInterval: 100, transmitInterval: 100)
+            let changesA = ChangeLog(a.stateChanges())
             do {
                 try await a.addSession(peer: net.theirV6, parameters: parameters)
                 try await b.addSession(peer: net.ourV6, parameters: parameters)
@@ -262,12 +263,15 @@ struct InteropTests {
                                               yourDiscriminator: snapA.localDiscriminator, desiredMinTxInterval: 1_000_000,
                                               requiredMinRxInterval: 100_000).encoded()
                 let before = await a.dropCounters()
+                let forgedAt = ContinuousClock.now
                 try BFDTestNetwork.inNamespace(net.theirs) {
                     try sendDatagram(forged, to: net.ourV6, port: UInt16(BFD.controlPort), ttl: 254, ipv6: true)
                 }
                 let counted = await eventually(.seconds(5)) { await a.dropCounters().badTTL > before.badTTL }
                 #expect(counted)
                 try? await Task.sleep(for: .milliseconds(300))
+                // Not a single state change since: the packet never reached the session.
+                #expect(changesA.first(after: forgedAt) { _ in true } == nil)
                 #expect(await a.snapshot(peer: net.theirV6)?.state == .up)
                 // The same packet with hop limit 255 is accepted: the session goes Down, neighbor signaled.
                 try BFDTestNetwork.inNamespace(net.theirs) {
