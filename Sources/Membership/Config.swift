@@ -33,7 +33,8 @@ public struct MembershipConfig: Sendable, Equatable {
     /// Use peers' reports ("I heard X n ms ago") to keep a member alive when its direct heartbeats do not reach us.
     public var indirectEvidence: Bool = true
     /// A member not heard directly for this long goes into our heartbeat's missing list (peers answer with evidence).
-    public var missingAfter: Duration = .milliseconds(50)
+    /// 1.5 intervals: one lost heartbeat already asks, so answers arrive while most of the timeout is left.
+    public var missingAfter: Duration = .milliseconds(30)
     /// After our own thread was late by more than `heartbeatInterval` (a stall: CPU starvation, VM pause), no member is
     /// declared dead before `stallGrace` has passed, so peers' heartbeats sent meanwhile can arrive.
     public var stallGrace: Duration = .milliseconds(40)
@@ -47,7 +48,7 @@ public struct MembershipConfig: Sendable, Equatable {
     public init(heartbeatInterval: Duration, timeout: Duration) {
         self.heartbeatInterval = heartbeatInterval
         self.timeout = timeout
-        self.missingAfter = heartbeatInterval * 5 / 2
+        self.missingAfter = heartbeatInterval * 3 / 2
         self.stallGrace = heartbeatInterval * 2
     }
 

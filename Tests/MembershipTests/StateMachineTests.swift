@@ -295,6 +295,7 @@ struct MembershipStateMachineTests {
         let moved = try MemberAddress(host: "::1", port: 9)
         h.record(h.a.setMembers(["a": address(0), "c": moved], now: ms(61)))
         #expect(h.a.aliveSet == ["a", "c"])
+        h.advance(to: ms(61))
         h.sent = []
         h.advance(to: ms(80))
         #expect(h.a.status(of: "c")?.address == moved)
