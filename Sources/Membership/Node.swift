@@ -200,9 +200,10 @@ public final class MembershipNode: Sendable {
         do {
             try shared.withLock { s throws(MembershipConfig.ConfigError) in
                 var m = try MembershipStateMachine(config: config, name: name, incarnation: incarnation, keyring: keyring, now: now)
-                _ = m.setMembers(s.members, now: now)
-                for (n, r) in s.readiness { _ = m.setReady(n, r, now: now) }
+                var actions = m.setMembers(s.members, now: now)
+                for (n, r) in s.readiness { actions += m.setReady(n, r, now: now) }
                 s.machine = m
+                Self.publish(actions, in: &s)
                 s.socket = fd
                 s.wake = wake
                 s.wakeWrite = wakeWrite
@@ -311,11 +312,10 @@ public final class MembershipNode: Sendable {
                 }
                 let actions = m.tick(now: Self.monotonicNow())
                 s.machine = m
-                for action in actions { if case .send = action { s.counters.heartbeatRounds += 1 } }
                 Self.publish(actions, in: &s)
                 return actions
             }
-            send(sends, fd: fd, isV6: isV6)
+            send(sends, fd: fd, isV6: isV6, heartbeats: true)
         }
         let leave = shared.withLock { s -> [MembershipAction] in
             guard s.gracefulStop, var m = s.machine else { return [] }
@@ -323,7 +323,7 @@ public final class MembershipNode: Sendable {
             s.machine = m
             return actions
         }
-        send(leave, fd: fd, isV6: isV6)
+        send(leave, fd: fd, isV6: isV6, heartbeats: false)
         shared.withLock { s in
             close(s.socket)
             close(s.wake)
@@ -335,9 +335,10 @@ public final class MembershipNode: Sendable {
         }
     }
 
-    private func send(_ actions: [MembershipAction], fd: Int32, isV6: Bool) {
-        var sent: UInt64 = 0, bytesSent: UInt64 = 0, errors: UInt64 = 0
+    private func send(_ actions: [MembershipAction], fd: Int32, isV6: Bool, heartbeats: Bool) {
+        var sent: UInt64 = 0, bytesSent: UInt64 = 0, errors: UInt64 = 0, rounds: UInt64 = 0
         for case .send(let bytes, let addresses) in actions {
+            rounds += 1
             for address in addresses {
                 let rc = Self.withSockaddr(address, asV6: isV6) { sa, len in
                     bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT), sa, len) }
@@ -352,6 +353,8 @@ public final class MembershipNode: Sendable {
         }
         if sent + errors > 0 {
             shared.withLock { s in
+                // Counted together with the packets, so packetsSent + sendErrors = rounds × destinations at any reading.
+                if heartbeats { s.counters.heartbeatRounds += rounds }
                 s.counters.packetsSent += sent
                 s.counters.bytesSent += bytesSent
                 s.counters.sendErrors += errors

@@ -314,7 +314,8 @@ public struct MembershipStateMachine: Sendable {
             }
         }
         if !settled {
-            if now >= startedAt + config.timeout || members.values.allSatisfy(\.up) {
+            // Early only when there is someone to hear: an empty list at start usually means "not known yet".
+            if now >= startedAt + config.timeout || (!members.isEmpty && members.values.allSatisfy(\.up)) {
                 settled = true
                 let alive = computeAlive()
                 published = alive

@@ -87,6 +87,17 @@ struct MembershipStateMachineTests {
         #expect(h.changes.first?.at == ms(22))
     }
 
+    @Test func anEmptyListDoesNotSettleEarly() throws {
+        var h = try Harness(members: [])
+        h.advance(to: ms(50))
+        #expect(!h.a.settled)
+        h.record(h.a.setMembers(["a": address(0), "b": address(1)], now: ms(50)))
+        h.heartbeat(from: "b", at: ms(60))
+        h.heartbeat(from: "b", at: ms(80))
+        #expect(h.changes.map(\.alive) == [["a", "b"]])
+        #expect(h.changes.first?.at == ms(80))
+    }
+
     @Test func sendsOneHeartbeatPerIntervalToEveryOtherMember() throws {
         var h = try Harness()
         h.advance(to: ms(1000))
