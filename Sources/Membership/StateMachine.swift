@@ -48,6 +48,9 @@ public struct MemberStatus: Hashable, Sendable {
     public var incarnation: UInt64?
     public var lastDirect: MonotonicTime?
     public var lastIndirect: MonotonicTime?
+    /// Longest gap between two direct heartbeats while the member was up: the margin left before `timeout` shows
+    /// how close this link came to a false suspicion.
+    public var longestDirectGap: Duration
 }
 
 /// The failure detector's core: a synchronous value fed with datagrams, caller commands and the time, returning actions.
@@ -81,6 +84,7 @@ public struct MembershipStateMachine: Sendable {
         var lastIndirect: MonotonicTime?
         var lastAccepted: MonotonicTime?
         var rise = 0
+        var longestDirectGap: Duration = .zero
         /// The member's latest missing list: ids it asks peers about.
         var requested: [MemberID] = []
     }
@@ -97,6 +101,11 @@ public struct MembershipStateMachine: Sendable {
     private var reasons: [String: MemberChangeReason] = [:]
     private var suppressExpiryUntil: MonotonicTime
     private var rotation = 0
+    /// Lower bound of the earliest `freshest + timeout` among up members: exact after a full evaluation; receiving only
+    /// makes members fresher, so between full evaluations it may be early (an extra wake-up), never late.
+    private var earliestExpiry: MonotonicTime?
+    /// Heartbeat destinations in name order, rebuilt when the list changes.
+    private var destinations: [MemberAddress] = []
     private var timeoutNs: Int64 { config.timeout.nanoseconds }
 
     /// - Parameters:
@@ -128,16 +137,14 @@ public struct MembershipStateMachine: Sendable {
     public func status(of member: String) -> MemberStatus? {
         guard let m = members[member] else { return nil }
         return MemberStatus(address: m.address, up: m.up, ready: readiness[member], incarnation: m.incarnation,
-                            lastDirect: m.lastDirect, lastIndirect: m.lastIndirect)
+                            lastDirect: m.lastDirect, lastIndirect: m.lastIndirect, longestDirectGap: m.longestDirectGap)
     }
 
-    /// When `tick` must be called next at the latest (sooner is harmless).
+    /// When `tick` must be called next at the latest (sooner is harmless). O(1): the shell asks on every wake-up.
     public var nextDeadline: MonotonicTime {
         var d = nextHeartbeat
         if !settled { d = min(d, startedAt + config.timeout) }
-        for m in members.values where m.up {
-            if let last = freshest(m) { d = min(d, max(last + config.timeout, suppressExpiryUntil)) }
-        }
+        if let e = earliestExpiry { d = min(d, max(e, suppressExpiryUntil)) }
         return d
     }
 
@@ -157,19 +164,19 @@ public struct MembershipStateMachine: Sendable {
             }
         }
         rebuildIDs()
-        return evaluate(now: now)
+        destinations = members.keys.sorted().compactMap { members[$0]?.address }
+        return evaluate(now: now, forcePublish: true)
     }
 
     /// Kubernetes readiness of a member (or of us): false takes it out of the alive set at once; nil forgets the signal.
     public mutating func setReady(_ member: String, _ ready: Bool?, now: MonotonicTime) -> [MembershipAction] {
         readiness[member] = ready
         reasons[member] = ready == false ? .notReady : .ready
-        return evaluate(now: now)
+        return evaluate(now: now, forcePublish: true)
     }
 
     /// Leave datagrams for a graceful stop (`leaveRepeats` of them, each with a fresh sequence number).
     public mutating func leave() -> [MembershipAction] {
-        let destinations = members.values.map(\.address)
         guard !destinations.isEmpty else { return [] }
         var actions: [MembershipAction] = []
         for _ in 0 ..< config.leaveRepeats {
@@ -200,6 +207,8 @@ public struct MembershipStateMachine: Sendable {
         guard message.sender != name else { return .failure(MembershipDecodeError(.fromSelf, message.sender)) }
         guard var m = members[message.sender] else { return .failure(MembershipDecodeError(.unknownSender, message.sender)) }
         var actions: [MembershipAction] = []
+        var touched = [message.sender]
+        var leftNow = false
         // Replay protection: incarnations only grow; sequences grow within one.
         if let known = m.incarnation {
             if message.incarnation < known {
@@ -229,19 +238,24 @@ public struct MembershipStateMachine: Sendable {
             if m.up {
                 m.up = false
                 reasons[message.sender] = .left
+                leftNow = true
             }
             members[message.sender] = m
         case .heartbeat:
             m.leftIncarnation = nil
+            if m.up, let last = m.lastDirect { m.longestDirectGap = max(m.longestDirectGap, now - last) }
             m.lastDirect = now
             m.requested = message.missing
             if !m.up { m.rise += 1 }
             members[message.sender] = m
             if config.indirectEvidence {
-                for e in message.evidence { applyEvidence(e, now: now) }
+                for e in message.evidence {
+                    if let target = applyEvidence(e, now: now) { touched.append(target) }
+                }
             }
         }
-        actions += evaluate(now: now)
+        // Only the members this message speaks about can change: O(message), not O(cluster), per datagram.
+        actions += evaluate(now: now, only: touched, forcePublish: leftNow)
         return .success(actions)
     }
 
@@ -271,14 +285,16 @@ public struct MembershipStateMachine: Sendable {
         return max(direct, indirect)
     }
 
-    private mutating func applyEvidence(_ e: Evidence, now: MonotonicTime) {
+    /// Records a peer's report; returns the member it concerns if it was used.
+    private mutating func applyEvidence(_ e: Evidence, now: MonotonicTime) -> String? {
         guard e.member != selfID, !ambiguousIDs.contains(e.member), let target = idToName[e.member],
-              var m = members[target], m.leftIncarnation == nil else { return }
+              var m = members[target], m.leftIncarnation == nil else { return nil }
         let heardAt = now - .milliseconds(Int64(e.ageMilliseconds)) - config.heartbeatInterval
-        guard now < heardAt + config.timeout else { return }
+        guard now < heardAt + config.timeout else { return nil }
         if m.lastIndirect.map({ heardAt > $0 }) ?? true { m.lastIndirect = heardAt }
         if !m.up { m.rise += 1 }
         members[target] = m
+        return target
     }
 
     private func isReady(_ member: String) -> Bool { readiness[member] != false }
@@ -290,10 +306,20 @@ public struct MembershipStateMachine: Sendable {
         return alive
     }
 
-    /// Applies expiries and rises at `now`, settles, and publishes the alive set if it changed.
-    private mutating func evaluate(now: MonotonicTime) -> [MembershipAction] {
+    /// Applies expiries and rises at `now` (to `only` those members, or all), settles, and publishes the alive set if it
+    /// changed. A full pass also recomputes `earliestExpiry`.
+    private mutating func evaluate(now: MonotonicTime, only: [String]? = nil, forcePublish: Bool = false) -> [MembershipAction] {
         let expiryAllowed = now >= suppressExpiryUntil
-        for (n, var m) in members {
+        var changed = forcePublish
+        var earliest: MonotonicTime?
+        for n in only ?? Array(members.keys) {
+            guard var m = members[n] else { continue }
+            defer {
+                if m.up, let last = freshest(m) {
+                    let e = last + config.timeout
+                    earliest = min(earliest ?? e, e)
+                }
+            }
             let last = freshest(m)
             let fresh = last.map { now < $0 + config.timeout } ?? false
             if m.up {
@@ -303,6 +329,7 @@ public struct MembershipStateMachine: Sendable {
                     m.requested = []
                     reasons[n] = .timeout
                     members[n] = m
+                    changed = true
                 }
             } else if !fresh {
                 if m.rise != 0 { m.rise = 0; members[n] = m }
@@ -311,9 +338,16 @@ public struct MembershipStateMachine: Sendable {
                 m.rise = 0
                 reasons[n] = .heard
                 members[n] = m
+                changed = true
             }
         }
+        if only == nil {
+            earliestExpiry = earliest
+        } else if let e = earliest {
+            earliestExpiry = min(earliestExpiry ?? e, e)
+        }
         if !settled {
+            guard only == nil || changed else { return [] }
             // Early only when there is someone to hear: an empty list at start usually means "not known yet".
             if now >= startedAt + config.timeout || (!members.isEmpty && members.values.allSatisfy(\.up)) {
                 settled = true
@@ -323,6 +357,10 @@ public struct MembershipStateMachine: Sendable {
                 return [.aliveSetChanged(AliveSetChange(alive: alive, added: Dictionary(uniqueKeysWithValues: alive.map { ($0, .settled) }),
                                                         removed: [:], at: now))]
             }
+            return []
+        }
+        guard changed else {
+            reasons = [:]
             return []
         }
         let alive = computeAlive()
@@ -339,12 +377,10 @@ public struct MembershipStateMachine: Sendable {
     private mutating func heartbeat(now: MonotonicTime) -> MembershipAction? {
         guard !members.isEmpty else { return nil }
         sequence += 1
-        let names = members.keys.sorted()
         // Members we have not heard directly lately: peers who do hear them answer with evidence.
         var missing: [MemberID] = []
         var requested: Set<MemberID> = []
-        for n in names {
-            guard let m = members[n] else { continue }
+        for m in members.values {
             if m.leftIncarnation == nil, m.lastDirect.map({ now - $0 >= config.missingAfter }) ?? true {
                 missing.append(m.id)
             }
@@ -364,12 +400,13 @@ public struct MembershipStateMachine: Sendable {
         }
         // Lists longer than one datagram allows rotate, so every entry gets its turn.
         rotation &+= 1
+        missing.sort { $0.rawValue < $1.rawValue }
         missing = Self.window(missing, rotation: rotation)
         evidence = Self.window(evidence, rotation: rotation)
         let message = MembershipMessage(kind: .heartbeat, sender: name, incarnation: incarnation, sequence: sequence,
                                         missing: missing, evidence: evidence)
         guard let bytes = try? MembershipCodec.encode(message, keyring: keyring) else { return nil }
-        return .send(bytes, to: names.compactMap { members[$0]?.address })
+        return .send(bytes, to: destinations)
     }
 
     private static func window<T>(_ list: [T], rotation: Int) -> [T] {

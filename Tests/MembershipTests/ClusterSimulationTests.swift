@@ -72,7 +72,7 @@ struct MembershipClusterSimulationTests {
     }
 
     @Test func withoutIndirectEvidenceABrokenLinkSplitsTheViews() throws {
-        var config = MembershipConfig()
+        var config = testConfig
         config.indirectEvidence = false
         let names = ["a", "b", "c"]
         var sim = try SimCluster(names: names, config: config)
@@ -107,7 +107,7 @@ struct MembershipClusterSimulationTests {
 
     /// False removals in a 5-node cluster where every link loses `loss` of its datagrams at random, over 20 s.
     static func falseRemovals(loss: Double, indirect: Bool, seed: UInt64) throws -> Int {
-        var config = MembershipConfig()
+        var config = testConfig
         config.indirectEvidence = indirect
         let names = ["n0", "n1", "n2", "n3", "n4"]
         var sim = try SimCluster(names: names, config: config)

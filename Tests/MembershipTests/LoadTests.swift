@@ -13,6 +13,11 @@ import Testing
 struct MembershipLoadTests {
     static let window: Double = 3
 
+    /// Datagrams per second each way for one node: one per interval to / from every other member.
+    static func nominal(_ members: Int) -> Double {
+        Double(members - 1) * 1e9 / Double(MembershipConfig().heartbeatInterval.nanoseconds)
+    }
+
     struct Rates: CustomStringConvertible {
         var members: Int
         var sentPerSecond: Double
@@ -21,7 +26,7 @@ struct MembershipLoadTests {
         var bytesInPerSecond: Double
         var description: String {
             String(format: "members %3d: sent %7.0f pkt/s (%8.0f B/s), received %7.0f pkt/s (%8.0f B/s); nominal %d pkt/s each way",
-                   members, sentPerSecond, bytesOutPerSecond, receivedPerSecond, bytesInPerSecond, (members - 1) * 50)
+                   members, sentPerSecond, bytesOutPerSecond, receivedPerSecond, bytesInPerSecond, Int(MembershipLoadTests.nominal(members)))
         }
     }
 
@@ -49,7 +54,7 @@ struct MembershipLoadTests {
         #expect(await MembershipSocketTests.eventually { nodes.values.allSatisfy { $0.aliveSet == Set(names) } })
         let rates = try await Self.measure(try #require(nodes["load0"]), members: count)
         print("membership load (real nodes) \(rates)")
-        let nominal = Double((count - 1) * 50)
+        let nominal = Self.nominal(count)
         #expect(rates.sentPerSecond > nominal * 0.5 && rates.sentPerSecond < nominal * 1.5)
         #expect(rates.receivedPerSecond > nominal * 0.5 && rates.receivedPerSecond < nominal * 1.5)
         #expect(nodes.values.allSatisfy { $0.aliveSet == Set(names) }, "no false suspicion during the window")
@@ -69,7 +74,7 @@ struct MembershipLoadTests {
         #expect(await MembershipSocketTests.eventually { node.aliveSet?.count == peers + 1 })
         let rates = try await Self.measure(node, members: peers + 1)
         print("membership load (1 real node + 99 simulated peers) \(rates)")
-        let nominal = Double(peers * 50)
+        let nominal = Self.nominal(peers + 1)
         #expect(rates.sentPerSecond > nominal * 0.5 && rates.sentPerSecond < nominal * 1.5)
         #expect(rates.receivedPerSecond > nominal * 0.5 && rates.receivedPerSecond < nominal * 1.5)
         #expect(node.aliveSet?.count == peers + 1)
@@ -77,7 +82,7 @@ struct MembershipLoadTests {
     }
 }
 
-/// 99 peers behind one UDP socket: every 20 ms each sends a signed heartbeat to the target; whatever arrives is drained.
+/// 99 peers behind one UDP socket: every heartbeat interval each sends a signed heartbeat to the target; whatever arrives is drained.
 final class SimulatedPeers: Sendable {
     let names: [String]
     let address: MemberAddress
@@ -126,7 +131,7 @@ final class SimulatedPeers: Sendable {
                         }
                     }
                 }
-                next = next + .milliseconds(20)
+                next = next + MembershipConfig().heartbeatInterval
                 // Drain what the real node sent us until the next round is due.
                 while true {
                     let now = MembershipNode.monotonicNow()

@@ -70,7 +70,7 @@ struct MembershipSocketTests {
             let u = try #require(update, "n\(i) never removed n2")
             #expect(u.change.removed["n2"] == .timeout)
             let ms = Double((u.change.at - stoppedAt).nanoseconds) / 1e6
-            print("loopback crash detection by n\(i): \(ms) ms (timeout 100 ms)")
+            print("loopback crash detection by n\(i): \(ms) ms (default timeout \(MembershipConfig().timeout))")
             #expect(ms < 2000)
         }
         #expect(nodes["n0"]?.aliveSet == ["n0", "n1"])

@@ -9,7 +9,7 @@ struct Harness {
     var sent: [[UInt8]] = []
     var seq: [String: UInt64] = [:]
 
-    init(config: MembershipConfig = MembershipConfig(), members: [String] = ["a", "b", "c"]) throws {
+    init(config: MembershipConfig = testConfig, members: [String] = ["a", "b", "c"]) throws {
         a = try MembershipStateMachine(config: config, name: "a", incarnation: 1, keyring: keyring(), now: now)
         var list: [String: MemberAddress] = [:]
         for (i, n) in members.enumerated() { list[n] = address(i) }
@@ -85,6 +85,16 @@ struct MembershipStateMachineTests {
         }
         #expect(h.changes.map(\.alive) == [["a", "b", "c"]])
         #expect(h.changes.first?.at == ms(22))
+    }
+
+    @Test func defaultsKeepTheirPromises() throws {
+        let d = MembershipConfig()
+        try d.validate()
+        // Worst-case detection (timeout) stays well inside the 150 ms failover budget …
+        #expect(d.timeout <= .milliseconds(135))
+        // … while a peer may be silent for timeout − interval (a stolen vCPU, a lost burst) without suspicion.
+        #expect(d.timeout - d.heartbeatInterval >= .milliseconds(120))
+        #expect(d.missingAfter < d.timeout - d.heartbeatInterval * 2, "peers' answers must be able to arrive in time")
     }
 
     @Test func anEmptyListDoesNotSettleEarly() throws {
@@ -250,7 +260,7 @@ struct MembershipStateMachineTests {
     }
 
     @Test func silentMembersForgetTheirIncarnationSoABackwardsClockCanRejoin() throws {
-        var config = MembershipConfig()
+        var config = testConfig
         config.forgetAfter = .seconds(1)
         var h = try Harness(config: config, members: ["a", "b"])
         h.heartbeat(from: "b", incarnation: 1000, at: ms(0))

@@ -10,6 +10,9 @@ func keyring(_ bytes: [UInt8] = testKey) -> MembershipKeyring {
     return k
 }
 
+/// The timing the unit tests reason about (20 ms heartbeats, 100 ms timeout), independent of the shipped defaults.
+let testConfig = MembershipConfig(heartbeatInterval: .milliseconds(20), timeout: .milliseconds(100))
+
 func ms(_ v: Double) -> MonotonicTime { MonotonicTime(nanoseconds: Int64((v * 1_000_000).rounded())) }
 
 func address(_ i: Int) -> MemberAddress {
@@ -43,7 +46,7 @@ struct SimCluster {
     var log: [(observer: String, change: AliveSetChange)] = []
     var drops: [String: [DropReason]] = [:]
 
-    init(names: [String], config: MembershipConfig = MembershipConfig(), keys: [String: [UInt8]] = [:]) throws {
+    init(names: [String], config: MembershipConfig = testConfig, keys: [String: [UInt8]] = [:]) throws {
         for (i, n) in names.enumerated() {
             addresses[n] = address(i)
             byAddress[address(i)] = n
@@ -56,7 +59,7 @@ struct SimCluster {
     }
 
     /// Restarts `name` with a new incarnation (alive again, fresh state).
-    mutating func restart(_ name: String, incarnation: UInt64, config: MembershipConfig = MembershipConfig()) throws {
+    mutating func restart(_ name: String, incarnation: UInt64, config: MembershipConfig = testConfig) throws {
         var m = try MembershipStateMachine(config: config, name: name, incarnation: incarnation, keyring: keyring(), now: now)
         _ = m.setMembers(addresses, now: now)
         machines[name] = m
