@@ -141,3 +141,45 @@ struct MembershipSocketTests {
         #expect(throws: MembershipNodeError.self) { try foreign.start() }
     }
 }
+
+@Suite("Membership crash detection distribution", .serialized)
+struct MembershipDetectionDistributionTests {
+    /// Crashes (stop without leave) one of three loopback nodes 20 times and records when each survivor drops it.
+    @Test func crashDetectionDistribution() async throws {
+        let names = ["d0", "d1", "d2"]
+        let nodes = try MembershipSocketTests.startNodes(names, host: "127.0.0.1")
+        var victim = try #require(nodes["d2"])
+        let victimAddress = try #require(victim.boundAddress)
+        var list: [String: MemberAddress] = [:]
+        for (n, node) in nodes { list[n] = node.boundAddress }
+        defer {
+            for n in nodes.values { n.stop(graceful: false) }
+            victim.stop(graceful: false)
+        }
+        var samples: [Double] = []
+        for round in 0 ..< 20 {
+            let ok = await MembershipSocketTests.eventually {
+                nodes["d0"]?.aliveSet == Set(names) && nodes["d1"]?.aliveSet == Set(names) && victim.aliveSet == Set(names)
+            }
+            #expect(ok, "round \(round): did not converge")
+            // Crash at a random phase of the heartbeat grid.
+            try await Task.sleep(for: .milliseconds(Int.random(in: 5 ... 40)))
+            let streams = ["d0", "d1"].compactMap { nodes[$0]?.changes() }
+            let stoppedAt = MembershipNode.monotonicNow()
+            victim.stop(graceful: false)
+            for stream in streams {
+                let u = try #require(await MembershipSocketTests.removal(of: "d2", in: stream))
+                samples.append(Double((u.change.at - stoppedAt).nanoseconds) / 1e6)
+            }
+            victim = try MembershipNode(name: "d2", bind: victimAddress, keyring: keyring())
+            victim.setMembers(list)
+            try victim.start()
+        }
+        samples.sort()
+        let p = { (q: Double) in samples[min(samples.count - 1, Int((Double(samples.count) * q).rounded(.up)) - 1)] }
+        print(String(format: "loopback crash detection over %d samples (timeout %@): min %.1f p50 %.1f p99 %.1f max %.1f ms",
+                     samples.count, "\(MembershipConfig().timeout)", samples[0], p(0.5), p(0.99), samples[samples.count - 1]))
+        #expect(samples.count == 40)
+        #expect(samples.allSatisfy { $0 < 2000 })
+    }
+}
