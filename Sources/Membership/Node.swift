@@ -1,0 +1,455 @@
+#if canImport(Glibc)
+import Glibc
+import Foundation
+import Synchronization
+
+/// A published alive-set change, with the wall-clock time it was decided (to line up with packet captures).
+public struct AliveSetUpdate: Hashable, Sendable {
+    public var change: AliveSetChange
+    public var wallTime: Date
+}
+
+/// Packet and event counters of one node.
+public struct MembershipCounters: Hashable, Sendable {
+    public var packetsSent: UInt64 = 0
+    public var packetsReceived: UInt64 = 0
+    public var bytesSent: UInt64 = 0
+    public var bytesReceived: UInt64 = 0
+    public var sendErrors: UInt64 = 0
+    public var heartbeatRounds: UInt64 = 0
+    public var restartsSeen: UInt64 = 0
+    public var dropped: [DropReason: UInt64] = [:]
+
+    public var droppedTotal: UInt64 { dropped.values.reduce(0, +) }
+}
+
+/// Errors of the I/O shell, with the failing call and errno text.
+public enum MembershipNodeError: Error, Equatable, CustomStringConvertible {
+    case alreadyStarted
+    case socket(call: String, errno: Int32)
+    case thread(Int32)
+    case config(MembershipConfig.ConfigError)
+
+    public var description: String {
+        switch self {
+        case .alreadyStarted: return "membership node already started"
+        case .socket(let call, let e): return "membership socket \(call): \(String(cString: strerror(e)))"
+        case .thread(let e): return "membership thread: \(String(cString: strerror(e)))"
+        case .config(let c): return c.description
+        }
+    }
+}
+
+/// One speaker's failure detector: a UDP socket and a dedicated thread around `MembershipStateMachine`.
+///
+/// The socket is created by `start()` in the calling thread's network namespace. The thread (not Swift's cooperative pool,
+/// which other work can starve) receives, ticks the state machine at its deadlines and sends, with raised scheduling
+/// priority when the kernel permits (`schedulingOutcome`).
+public final class MembershipNode: Sendable {
+    public let name: String
+    public let config: MembershipConfig
+    private let bindAddress: MemberAddress
+    private let keyring: MembershipKeyring
+    private let schedulingRequest: SchedulingRequest
+
+    private struct Shared: Sendable {
+        var machine: MembershipStateMachine?
+        var members: [String: MemberAddress] = [:]
+        var readiness: [String: Bool] = [:]
+        var counters = MembershipCounters()
+        var alive: Set<String>?
+        var subscribers: [Int: AsyncStream<AliveSetUpdate>.Continuation] = [:]
+        var nextSubscriber = 0
+        var started = false
+        var stopRequested = false
+        var gracefulStop = false
+        var socket: Int32 = -1
+        /// Self-pipe: API calls write a byte to `wakeWrite` so the thread's ppoll returns and recomputes its deadline.
+        var wake: Int32 = -1
+        var wakeWrite: Int32 = -1
+        var boundAddress: MemberAddress?
+        var scheduling: SchedulingOutcome?
+        var thread: pthread_t?
+    }
+
+    private let shared = Mutex(Shared())
+
+    /// - Parameters:
+    ///   - bind: local address and port (port 0 picks a free one, see `boundAddress`).
+    public init(config: MembershipConfig = MembershipConfig(), name: String, bind: MemberAddress, keyring: MembershipKeyring,
+                scheduling: SchedulingRequest = .default) throws(MembershipNodeError) {
+        do { try config.validate() } catch { throw .config(error) }
+        self.config = config
+        self.name = name
+        self.bindAddress = bind
+        self.keyring = keyring
+        self.schedulingRequest = scheduling
+    }
+
+    deinit {
+        shared.withLock { s in
+            for fd in [s.socket, s.wake, s.wakeWrite] where fd >= 0 { close(fd) }
+        }
+    }
+
+    // MARK: - Public API
+
+    /// The address the socket is bound to (with the real port), once started.
+    public var boundAddress: MemberAddress? { shared.withLock { $0.boundAddress } }
+
+    /// What the kernel granted the thread, once it runs.
+    public var schedulingOutcome: SchedulingOutcome? { shared.withLock { $0.scheduling } }
+
+    /// The current alive set, or nil until the first view has settled (one `timeout` after start at most).
+    public var aliveSet: Set<String>? { shared.withLock { $0.alive } }
+
+    public var counters: MembershipCounters { shared.withLock { $0.counters } }
+
+    /// Per-member liveness details.
+    public func status(of member: String) -> MemberStatus? { shared.withLock { $0.machine?.status(of: member) } }
+
+    /// Alive-set changes from now on; the current set (if settled) comes first. Ends when the node stops.
+    public func changes() -> AsyncStream<AliveSetUpdate> {
+        let (stream, continuation) = AsyncStream.makeStream(of: AliveSetUpdate.self, bufferingPolicy: .unbounded)
+        let id = shared.withLock { s -> Int? in
+            if s.stopRequested { return nil }
+            let id = s.nextSubscriber
+            s.nextSubscriber += 1
+            s.subscribers[id] = continuation
+            if let alive = s.alive {
+                let now = Self.monotonicNow()
+                continuation.yield(AliveSetUpdate(change: AliveSetChange(alive: alive, added: Dictionary(uniqueKeysWithValues: alive.map { ($0, .settled) }),
+                                                                         removed: [:], at: now), wallTime: Date()))
+            }
+            return id
+        }
+        guard let id else {
+            continuation.finish()
+            return stream
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.shared.withLock { _ = $0.subscribers.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    /// Replaces the member list (our own name may be included; it is skipped).
+    public func setMembers(_ members: [String: MemberAddress]) {
+        shared.withLock { s in
+            s.members = members
+            if var m = s.machine {
+                let actions = m.setMembers(members, now: Self.monotonicNow())
+                s.machine = m
+                Self.publish(actions, in: &s)
+            }
+        }
+        poke()
+    }
+
+    /// Kubernetes readiness of a member (or of this node); nil forgets the signal.
+    public func setReady(_ member: String, _ ready: Bool?) {
+        shared.withLock { s in
+            s.readiness[member] = ready
+            if var m = s.machine {
+                let actions = m.setReady(member, ready, now: Self.monotonicNow())
+                s.machine = m
+                Self.publish(actions, in: &s)
+            }
+        }
+        poke()
+    }
+
+    /// Creates and binds the socket in the calling thread's network namespace and starts the thread.
+    public func start() throws(MembershipNodeError) {
+        let prepared = shared.withLock { s -> Bool in
+            if s.started { return false }
+            s.started = true
+            return true
+        }
+        guard prepared else { throw .alreadyStarted }
+        let fd: Int32
+        var wake: Int32 = -1
+        var wakeWrite: Int32 = -1
+        let bound: MemberAddress
+        do {
+            (fd, bound) = try Self.openSocket(bindAddress, receiveBuffer: 4 << 20)
+            var pipeFDs: [Int32] = [-1, -1]
+            guard pipe(&pipeFDs) == 0 else {
+                let e = errno
+                close(fd)
+                throw MembershipNodeError.socket(call: "pipe", errno: e)
+            }
+            for p in pipeFDs {
+                _ = fcntl(p, F_SETFL, fcntl(p, F_GETFL) | O_NONBLOCK)
+                _ = fcntl(p, F_SETFD, FD_CLOEXEC)
+            }
+            wake = pipeFDs[0]
+            wakeWrite = pipeFDs[1]
+        } catch let error as MembershipNodeError {
+            shared.withLock { $0.started = false }
+            throw error
+        } catch {
+            shared.withLock { $0.started = false }
+            throw .socket(call: "open", errno: 0)
+        }
+        // The incarnation must grow across restarts: the wall clock in nanoseconds at start.
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let incarnation = UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+        let now = Self.monotonicNow()
+        do {
+            try shared.withLock { s throws(MembershipConfig.ConfigError) in
+                var m = try MembershipStateMachine(config: config, name: name, incarnation: incarnation, keyring: keyring, now: now)
+                var actions = m.setMembers(s.members, now: now)
+                for (n, r) in s.readiness { actions += m.setReady(n, r, now: now) }
+                s.machine = m
+                Self.publish(actions, in: &s)
+                s.socket = fd
+                s.wake = wake
+                s.wakeWrite = wakeWrite
+                s.boundAddress = bound
+            }
+        } catch {
+            close(fd)
+            close(wake)
+            close(wakeWrite)
+            shared.withLock { $0.started = false }
+            throw .config(error)
+        }
+        let box = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            let node = Unmanaged<MembershipNode>.fromOpaque(raw!).takeRetainedValue()
+            node.run()
+            return nil
+        }, box)
+        guard rc == 0 else {
+            Unmanaged<MembershipNode>.fromOpaque(box).release()
+            shared.withLock { s in
+                close(s.socket)
+                close(s.wake)
+                close(s.wakeWrite)
+                s.socket = -1
+                s.wake = -1
+                s.wakeWrite = -1
+                s.machine = nil
+                s.started = false
+            }
+            throw .thread(rc)
+        }
+        shared.withLock { $0.thread = thread }
+    }
+
+    /// Stops the thread and closes the socket. `graceful` first sends leave messages so peers drop us at once
+    /// (otherwise they notice after `timeout`, as for a crash). Idempotent.
+    public func stop(graceful: Bool) {
+        let thread = shared.withLock { s -> pthread_t? in
+            s.stopRequested = true
+            s.gracefulStop = graceful
+            defer { s.thread = nil }
+            return s.thread
+        }
+        poke()
+        if let thread { pthread_join(thread, nil) }
+        shared.withLock { s in
+            for c in s.subscribers.values { c.finish() }
+            s.subscribers = [:]
+        }
+    }
+
+    // MARK: - Thread
+
+    /// Wakes the thread to recompute its deadline (under the lock, so the pipe cannot be closed meanwhile).
+    private func poke() {
+        shared.withLock { s in
+            guard s.wakeWrite >= 0 else { return }
+            var one: UInt8 = 1
+            _ = write(s.wakeWrite, &one, 1)
+        }
+    }
+
+    private func run() {
+        let outcome = ThreadScheduling.apply(schedulingRequest)
+        let (fd, wake, isV6) = shared.withLock { s in
+            s.scheduling = outcome
+            return (s.socket, s.wake, s.boundAddress?.isIPv6 ?? false)
+        }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var received: [([UInt8], MonotonicTime)] = []
+        var busyLoops = 0
+        while true {
+            let (deadline, stopping) = shared.withLock { s in (s.machine?.nextDeadline, s.stopRequested) }
+            if stopping { break }
+            let now = Self.monotonicNow()
+            var waitNs = max(0, (deadline ?? now + .milliseconds(100)).nanoseconds - now.nanoseconds)
+            // Belt and braces: a deadline that never moves must not turn a real-time thread into a busy loop.
+            busyLoops = waitNs == 0 ? busyLoops + 1 : 0
+            if busyLoops > 100 { waitNs = 1_000_000 }
+            var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
+            // poll(2) counts milliseconds: round up, so we wake at most 1 ms late and never spin before a deadline.
+            let timeoutMs = Int32(min(Int64(Int32.max), (waitNs + 999_999) / 1_000_000))
+            _ = poll(&fds, 2, timeoutMs)
+            if fds[1].revents != 0 {
+                var sink = [UInt8](repeating: 0, count: 64)
+                while read(wake, &sink, sink.count) > 0 {}
+            }
+            // Drain everything queued before judging anyone: after a stall the queue holds the proof peers are alive.
+            received.removeAll(keepingCapacity: true)
+            while received.count < 4096 {
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                if n < 0 { break }
+                received.append((Array(buffer[0 ..< n]), Self.monotonicNow()))
+            }
+            let sends = shared.withLock { s -> [MembershipAction] in
+                guard var m = s.machine else { return [] }
+                for (bytes, at) in received {
+                    s.counters.packetsReceived += 1
+                    s.counters.bytesReceived += UInt64(bytes.count)
+                    switch m.receive(bytes, now: at) {
+                    case .success(let actions): Self.publish(actions, in: &s)
+                    case .failure(let error): s.counters.dropped[error.reason, default: 0] += 1
+                    }
+                }
+                let actions = m.tick(now: Self.monotonicNow())
+                s.machine = m
+                Self.publish(actions, in: &s)
+                return actions
+            }
+            send(sends, fd: fd, isV6: isV6, heartbeats: true)
+        }
+        let leave = shared.withLock { s -> [MembershipAction] in
+            guard s.gracefulStop, var m = s.machine else { return [] }
+            let actions = m.leave()
+            s.machine = m
+            return actions
+        }
+        send(leave, fd: fd, isV6: isV6, heartbeats: false)
+        shared.withLock { s in
+            close(s.socket)
+            close(s.wake)
+            close(s.wakeWrite)
+            s.socket = -1
+            s.wake = -1
+            s.wakeWrite = -1
+            s.alive = nil
+        }
+    }
+
+    private func send(_ actions: [MembershipAction], fd: Int32, isV6: Bool, heartbeats: Bool) {
+        var sent: UInt64 = 0, bytesSent: UInt64 = 0, errors: UInt64 = 0, rounds: UInt64 = 0
+        for case .send(let bytes, let addresses) in actions {
+            rounds += 1
+            for address in addresses {
+                let rc = Self.withSockaddr(address, asV6: isV6) { sa, len in
+                    bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT), sa, len) }
+                }
+                if rc == bytes.count {
+                    sent += 1
+                    bytesSent += UInt64(bytes.count)
+                } else {
+                    errors += 1
+                }
+            }
+        }
+        if sent + errors > 0 {
+            shared.withLock { s in
+                // Counted together with the packets, so packetsSent + sendErrors = rounds × destinations at any reading.
+                if heartbeats { s.counters.heartbeatRounds += rounds }
+                s.counters.packetsSent += sent
+                s.counters.bytesSent += bytesSent
+                s.counters.sendErrors += errors
+            }
+        }
+    }
+
+    /// Applies non-send actions to the shared state (alive set, subscribers, counters).
+    private static func publish(_ actions: [MembershipAction], in s: inout Shared) {
+        for action in actions {
+            switch action {
+            case .send: break
+            case .memberRestarted: s.counters.restartsSeen += 1
+            case .aliveSetChanged(let change):
+                s.alive = change.alive
+                let update = AliveSetUpdate(change: change, wallTime: Date())
+                for c in s.subscribers.values { c.yield(update) }
+            }
+        }
+    }
+
+    // MARK: - Sockets and clocks
+
+    static func monotonicNow() -> MonotonicTime {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return MonotonicTime(nanoseconds: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+    }
+
+    private static func openSocket(_ address: MemberAddress, receiveBuffer: Int32) throws(MembershipNodeError) -> (Int32, MemberAddress) {
+        let family = address.isIPv6 ? AF_INET6 : AF_INET
+        let fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw .socket(call: "socket", errno: errno) }
+        var size = receiveBuffer
+        // A deep receive queue keeps a stalled thread's backlog (proof that peers live) instead of dropping it.
+        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(4)) != 0 {
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(4))
+        }
+        if address.isIPv6 {
+            // Accept v4-mapped peers when bound to "::".
+            var off: Int32 = 0
+            _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(4))
+        }
+        let rc = withSockaddr(address, asV6: address.isIPv6) { sa, len in bind(fd, sa, len) }
+        guard rc == 0 else {
+            let e = errno
+            close(fd)
+            throw .socket(call: "bind \(address)", errno: e)
+        }
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let got = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        var port = address.port
+        if got == 0 {
+            port = withUnsafePointer(to: &storage) { p in
+                address.isIPv6
+                    ? p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
+                    : p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
+            }
+        }
+        let bound = (try? MemberAddress(bytes: address.bytes, port: port)) ?? address
+        return (fd, bound)
+    }
+
+    /// Calls `body` with a sockaddr for `address`; IPv4 destinations become v4-mapped when the socket is IPv6.
+    private static func withSockaddr<R>(_ address: MemberAddress, asV6: Bool, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+        if asV6 {
+            var sa = sockaddr_in6()
+            sa.sin6_family = sa_family_t(AF_INET6)
+            sa.sin6_port = address.port.bigEndian
+            var bytes = address.bytes
+            if bytes.count == 4 { bytes = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF] + bytes }
+            withUnsafeMutableBytes(of: &sa.sin6_addr) { raw in
+                for i in 0 ..< 16 { raw[i] = bytes[i] }
+            }
+            return withUnsafePointer(to: &sa) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        }
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_port = address.port.bigEndian
+        if address.bytes.count == 4 {
+            withUnsafeMutableBytes(of: &sa.sin_addr) { raw in
+                for i in 0 ..< 4 { raw[i] = address.bytes[i] }
+            }
+        } else {
+            // An IPv6 destination on an IPv4 socket: leave the family invalid so sendto fails and is counted.
+            sa.sin_family = sa_family_t(AF_UNSPEC)
+        }
+        return withUnsafePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+    }
+}
+#endif

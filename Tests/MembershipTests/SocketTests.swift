@@ -1,0 +1,185 @@
+import Foundation
+import Testing
+@testable import Membership
+
+/// Real UDP sockets on loopback, one thread per node, in this process.
+@Suite("Membership over loopback UDP", .serialized)
+struct MembershipSocketTests {
+    static func startNodes(_ names: [String], host: String, keys: [String: [UInt8]] = [:],
+                           config: MembershipConfig = MembershipConfig()) throws -> [String: MembershipNode] {
+        var nodes: [String: MembershipNode] = [:]
+        for n in names {
+            let node = try MembershipNode(config: config, name: n, bind: try MemberAddress(host: host, port: 0),
+                                          keyring: keyring(keys[n] ?? testKey))
+            try node.start()
+            nodes[n] = node
+        }
+        var list: [String: MemberAddress] = [:]
+        for (n, node) in nodes {
+            guard let bound = node.boundAddress else { throw MembershipNodeError.socket(call: "getsockname", errno: 0) }
+            list[n] = bound
+        }
+        for node in nodes.values { node.setMembers(list) }
+        return nodes
+    }
+
+    /// Polls `condition` until true or `seconds` pass (a generous bound for a loaded 2-core machine).
+    static func eventually(_ seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return condition()
+    }
+
+    /// The first update removing `member`, or nil after `seconds`.
+    static func removal(of member: String, in stream: AsyncStream<AliveSetUpdate>, seconds: Double = 10) async -> AliveSetUpdate? {
+        await withTaskGroup(of: AliveSetUpdate?.self) { group in
+            group.addTask {
+                for await u in stream where u.change.removed[member] != nil { return u }
+                return nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(seconds))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    @Test func threeNodesConvergeDetectCrashAndRejoinIPv4() async throws {
+        let names = ["n0", "n1", "n2"]
+        let nodes = try Self.startNodes(names, host: "127.0.0.1")
+        defer { for n in nodes.values { n.stop(graceful: false) } }
+        let all = Set(names)
+        #expect(await Self.eventually { nodes.values.allSatisfy { $0.aliveSet == all } }, "never converged")
+        for n in nodes.values { #expect(n.schedulingOutcome != nil) }
+        print("membership thread scheduling: \(nodes["n0"]?.schedulingOutcome.map(String.init(describing:)) ?? "?")")
+
+        // Crash n2 (no leave): the others notice after about the timeout.
+        let victim = try #require(nodes["n2"])
+        let victimAddress = try #require(victim.boundAddress)
+        let streams = ["n0", "n1"].compactMap { nodes[$0]?.changes() }
+        let stoppedAt = MembershipNode.monotonicNow()
+        victim.stop(graceful: false)
+        for (i, stream) in streams.enumerated() {
+            let update = await Self.removal(of: "n2", in: stream)
+            let u = try #require(update, "n\(i) never removed n2")
+            #expect(u.change.removed["n2"] == .timeout)
+            let ms = Double((u.change.at - stoppedAt).nanoseconds) / 1e6
+            print("loopback crash detection by n\(i): \(ms) ms (default timeout \(MembershipConfig().timeout))")
+            #expect(ms < 2000)
+        }
+        #expect(nodes["n0"]?.aliveSet == ["n0", "n1"])
+
+        // n2 comes back (new process = new incarnation) on the same port.
+        let back = try MembershipNode(name: "n2", bind: victimAddress, keyring: keyring())
+        try back.start()
+        defer { back.stop(graceful: false) }
+        var list: [String: MemberAddress] = [:]
+        for (n, node) in nodes { list[n] = node.boundAddress }
+        list["n2"] = victimAddress
+        back.setMembers(list)
+        #expect(await Self.eventually { [nodes["n0"], nodes["n1"], back].allSatisfy { $0?.aliveSet == all } }, "n2 did not rejoin")
+        #expect((nodes["n0"]?.counters.droppedTotal ?? 1) == 0)
+    }
+
+    @Test func gracefulLeaveOverIPv6() async throws {
+        let names = ["v0", "v1", "v2"]
+        let nodes = try Self.startNodes(names, host: "::1")
+        defer { for n in nodes.values { n.stop(graceful: false) } }
+        #expect(await Self.eventually { nodes.values.allSatisfy { $0.aliveSet == Set(names) } }, "never converged over ::1")
+        let stream = try #require(nodes["v0"]?.changes())
+        let stoppedAt = MembershipNode.monotonicNow()
+        nodes["v1"]?.stop(graceful: true)
+        let u = try #require(await Self.removal(of: "v1", in: stream))
+        #expect(u.change.removed["v1"] == .left)
+        print("graceful leave seen after \(Double((u.change.at - stoppedAt).nanoseconds) / 1e6) ms")
+    }
+
+    @Test func wrongKeyNeverBecomesAlive() async throws {
+        let names = ["k0", "k1", "intruder"]
+        let nodes = try Self.startNodes(names, host: "127.0.0.1", keys: ["intruder": otherKey])
+        defer { for n in nodes.values { n.stop(graceful: false) } }
+        #expect(await Self.eventually { nodes["k0"]?.aliveSet == ["k0", "k1"] && nodes["k1"]?.aliveSet == ["k0", "k1"] })
+        // Give the intruder plenty of heartbeats.
+        #expect(await Self.eventually { (nodes["k0"]?.counters.dropped[.badMAC] ?? 0) >= 50 })
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(nodes["k0"]?.aliveSet == ["k0", "k1"])
+        #expect(nodes["k1"]?.aliveSet == ["k0", "k1"])
+        #expect(nodes["intruder"]?.aliveSet == ["intruder"], "\(String(describing: nodes["intruder"]?.counters)) \(String(describing: nodes["intruder"]?.schedulingOutcome))")
+        #expect((nodes["intruder"]?.counters.dropped[.badMAC] ?? 0) > 0)
+    }
+
+    @Test func readinessAndMemberEditsThroughTheNodeAPI() async throws {
+        let names = ["r0", "r1"]
+        let nodes = try Self.startNodes(names, host: "127.0.0.1")
+        defer { for n in nodes.values { n.stop(graceful: false) } }
+        let r0 = try #require(nodes["r0"])
+        #expect(await Self.eventually { r0.aliveSet == ["r0", "r1"] })
+        r0.setReady("r1", false)
+        #expect(r0.aliveSet == ["r0"], "readiness false acts at once")
+        r0.setReady("r1", nil)
+        #expect(r0.aliveSet == ["r0", "r1"])
+        r0.setMembers(["r0": try #require(r0.boundAddress)])
+        #expect(r0.aliveSet == ["r0"])
+    }
+
+    @Test func startTwiceAndBindErrorsAreTyped() throws {
+        let node = try MembershipNode(name: "e0", bind: try MemberAddress(host: "127.0.0.1", port: 0), keyring: keyring())
+        try node.start()
+        defer { node.stop(graceful: false) }
+        #expect(throws: MembershipNodeError.alreadyStarted) { try node.start() }
+        let port = try #require(node.boundAddress?.port)
+        let clash = try MembershipNode(name: "e1", bind: try MemberAddress(host: "127.0.0.1", port: port), keyring: keyring())
+        #expect(throws: MembershipNodeError.self) { try clash.start() }
+        // 192.0.2.1 (TEST-NET-1) is not a local address: bind fails, nothing is sent anywhere.
+        let foreign = try MembershipNode(name: "e2", bind: try MemberAddress(host: "192.0.2.1", port: 0), keyring: keyring())
+        #expect(throws: MembershipNodeError.self) { try foreign.start() }
+    }
+}
+
+@Suite("Membership crash detection distribution", .serialized)
+struct MembershipDetectionDistributionTests {
+    /// Crashes (stop without leave) one of three loopback nodes 20 times and records when each survivor drops it.
+    @Test func crashDetectionDistribution() async throws {
+        let names = ["d0", "d1", "d2"]
+        let nodes = try MembershipSocketTests.startNodes(names, host: "127.0.0.1")
+        var victim = try #require(nodes["d2"])
+        let victimAddress = try #require(victim.boundAddress)
+        var list: [String: MemberAddress] = [:]
+        for (n, node) in nodes { list[n] = node.boundAddress }
+        defer {
+            for n in nodes.values { n.stop(graceful: false) }
+            victim.stop(graceful: false)
+        }
+        var samples: [Double] = []
+        for round in 0 ..< 20 {
+            let ok = await MembershipSocketTests.eventually {
+                nodes["d0"]?.aliveSet == Set(names) && nodes["d1"]?.aliveSet == Set(names) && victim.aliveSet == Set(names)
+            }
+            #expect(ok, "round \(round): did not converge")
+            // Crash at a random phase of the heartbeat grid.
+            try await Task.sleep(for: .milliseconds(Int.random(in: 5 ... 40)))
+            let streams = ["d0", "d1"].compactMap { nodes[$0]?.changes() }
+            let stoppedAt = MembershipNode.monotonicNow()
+            victim.stop(graceful: false)
+            for stream in streams {
+                let u = try #require(await MembershipSocketTests.removal(of: "d2", in: stream))
+                samples.append(Double((u.change.at - stoppedAt).nanoseconds) / 1e6)
+            }
+            victim = try MembershipNode(name: "d2", bind: victimAddress, keyring: keyring())
+            victim.setMembers(list)
+            try victim.start()
+        }
+        samples.sort()
+        let p = { (q: Double) in samples[min(samples.count - 1, Int((Double(samples.count) * q).rounded(.up)) - 1)] }
+        print(String(format: "loopback crash detection over %d samples (timeout %@): min %.1f p50 %.1f p99 %.1f max %.1f ms",
+                     samples.count, "\(MembershipConfig().timeout)", samples[0], p(0.5), p(0.99), samples[samples.count - 1]))
+        #expect(samples.count == 40)
+        #expect(samples.allSatisfy { $0 < 2000 })
+    }
+}
