@@ -1,0 +1,274 @@
+import API
+import ArgumentParser
+import Foundation
+import Layer2
+import Logging
+import Membership
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `metallb diagnose l2`: one Layer 2 speaker without Kubernetes. Speakers find each other's
+/// failures with the membership protocol, every speaker elects the owner of each Service IP
+/// among the alive ones with the same rendezvous hash, and the owner answers ARP/NDP for it
+/// (with a gratuitous ARP / unsolicited NA burst when it takes an IP over). For trying Layer 2
+/// failover on a network before a cluster runs on it, and for the interop tests.
+struct DiagnoseL2: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "l2",
+        abstract: "Run one Layer 2 speaker without Kubernetes: answer ARP/NDP for the IPs this node owns among the alive speakers.",
+        discussion: """
+            Start one per machine with the same --member list, secret and services. Every speaker computes the \
+            same owner for each Service IP (rendezvous hashing over the alive members); the owner answers ARP \
+            (IPv4) and NDP (IPv6) for it with the interface's MAC and announces a takeover with gratuitous ARP \
+            and unsolicited neighbor advertisements. Prints one line per change of the alive set or of what \
+            this node owns. Stops on SIGINT/SIGTERM (telling the others it leaves) or after --duration.
+            """)
+
+    @Option(help: "This speaker's name (one of the --member names).")
+    var node: String
+
+    @Option(name: .customLong("member"), help: "A speaker: NAME=ADDRESS:PORT, IPv6 in brackets (repeat for each; may include this node).")
+    var members: [String]
+
+    @Option(help: "ADDRESS:PORT the membership protocol listens on (default: this node's --member address).")
+    var bind: String?
+
+    @Option(help: "File with the shared secret key (at least 16 bytes), as MetalLB's memberlist secretkey.")
+    var secretFile: String
+
+    @Option(name: .customLong("interface"), help: "Interface to answer on (repeat; default: every up, non-loopback interface with a MAC address).")
+    var interfaces: [String] = []
+
+    @Option(name: .customLong("service"), help: "A Service: KEY=IP[,IP] (repeat).")
+    var services: [String] = []
+
+    @Option(name: .customLong("ips"), help: "A CIDR or FIRST-LAST range whose addresses are each a Service of their own (repeat; 4096 addresses at most in all).")
+    var ipRanges: [String] = []
+
+    @Option(help: "Gratuitous ARP / unsolicited NA rounds when an IP is taken over.")
+    var announceRounds = 3
+
+    @Option(help: "Time between those rounds (Go duration).")
+    var announceInterval = "1s"
+
+    @Option(help: "Membership heartbeat interval (Go duration).")
+    var heartbeatInterval = "10ms"
+
+    @Option(help: "A speaker not heard from for this long is dead (Go duration).")
+    var timeout = "130ms"
+
+    @Option(help: "Rewrite this file with {\"node\", \"alive\", \"owned\"} as JSON on every change (for scripts).")
+    var statusFile: String?
+
+    @Option(help: "Stop after this many seconds (default: run until interrupted).")
+    var duration: Double?
+
+    @Option(help: "Log level: all, debug, info, warn, error or none.")
+    var logLevel: LogLevelOption = .info
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = logLevel.level
+            return h
+        }
+        let parsed = try parse()
+        let announcer: Announcer
+        do {
+            announcer = try Announcer(
+                interfaces: parsed.interfaces,
+                configuration: Announcer.Configuration(announcementRounds: parsed.rounds, announcementInterval: parsed.roundInterval),
+                onEvent: { event in
+                    if case .conflict(let interface, let address, let mac) = event {
+                        say("conflict: \(mac) also claims \(address) on \(interface)")
+                    }
+                })
+        } catch {
+            throw ArgumentParser.ValidationError("cannot open the interfaces \(parsed.interfaces.joined(separator: ", ")): \(error)")
+        }
+        let membership = try MembershipNode(config: parsed.config, name: node, bind: parsed.bind, keyring: parsed.keyring)
+        membership.setMembers(parsed.members)
+        try membership.start()
+        say("speaker \(node): membership on \(membership.boundAddress.map(\.description) ?? "?"), \(parsed.requests.count) Services, answering on \(parsed.interfaces.joined(separator: ", ")); scheduling: \(membership.schedulingOutcome.map { "\($0)" } ?? "pending")")
+
+        let requests = parsed.requests
+        let name = node
+        let statusFile = self.statusFile
+        let follow = Task {
+            var owned: Set<ServiceIP> = []
+            for await update in membership.changes() {
+                let alive = update.change.alive.union([name])
+                let now = Set(Election.owned(by: name, requests.map { ElectionRequest(serviceKey: $0.serviceKey, ips: $0.ips, eligibleNodes: alive) }))
+                let change = announcer.setOwned(serviceIPs: now)
+                let gained = now.subtracting(owned), lost = owned.subtracting(now)
+                owned = now
+                var line = "alive \(alive.sorted().joined(separator: ",")); owning \(now.count) of \(requests.reduce(0) { $0 + $1.ips.count }) IPs"
+                if !gained.isEmpty || !lost.isEmpty { line += " (+\(gained.count) -\(lost.count))" }
+                let why = (update.change.added.map { "\($0.key) up: \($0.value)" } + update.change.removed.map { "\($0.key) down: \($0.value)" }).sorted()
+                if !why.isEmpty { line += " [\(why.joined(separator: "; "))]" }
+                say(line)
+                if gained.count + lost.count <= 8 {
+                    for ip in gained.sorted() { say("  takes \(ip.ip) (\(ip.serviceKey))") }
+                    for ip in lost.sorted() { say("  releases \(ip.ip) (\(ip.serviceKey))") }
+                }
+                _ = change
+                if let path = statusFile {
+                    let json: [String: Any] = ["node": name, "alive": alive.sorted(), "owned": now.map(\.ip.description).sorted()]
+                    if let data = try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]) {
+                        try? data.write(to: URL(fileURLWithPath: path), options: .atomic)
+                    }
+                }
+            }
+        }
+        await runUntilSignalled(logger: Logger(label: "l2")) {
+            if let d = duration {
+                try? await Task.sleep(for: .milliseconds(Int(d * 1000)))
+            } else {
+                while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+            }
+        }
+        // Silence first, then tell the others: they take over after our last answer.
+        announcer.setOwned(ips: [])
+        membership.stop(graceful: true)
+        await follow.value
+        announcer.stop()
+        let c = announcer.totalCounters()
+        say("stopped: answered \(c.arpRepliesSent) ARP and \(c.neighborAdvertisementsSent) NDP requests, sent \(c.announcementsSent) announcements, \(c.conflictsSeen) conflicts; membership: \(membership.counters.packetsSent) packets sent, \(membership.counters.packetsReceived) received, \(membership.counters.droppedTotal) dropped")
+    }
+
+    struct Parsed {
+        var interfaces: [String]
+        var members: [String: MemberAddress]
+        var bind: MemberAddress
+        var keyring: MembershipKeyring
+        var config: MembershipConfig
+        var requests: [(serviceKey: String, ips: [Layer2.IPAddress])]
+        var rounds: Int
+        var roundInterval: Duration
+    }
+
+    func parse() throws -> Parsed {
+        var members: [String: MemberAddress] = [:]
+        for m in self.members {
+            let parts = m.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else { throw ArgumentParser.ValidationError("--member \(m): write NAME=ADDRESS:PORT") }
+            do { members[parts[0]] = try MemberAddress(parts[1]) } catch { throw ArgumentParser.ValidationError("--member \(m): \(error)") }
+        }
+        let bindAddress: MemberAddress
+        if let bind {
+            do { bindAddress = try MemberAddress(bind) } catch { throw ArgumentParser.ValidationError("--bind \(bind): \(error)") }
+        } else if let own = members[node] {
+            bindAddress = own
+        } else {
+            throw ArgumentParser.ValidationError("--node \(node) is not among the --member names and no --bind is given")
+        }
+        let secret: Data
+        do { secret = try Data(contentsOf: URL(fileURLWithPath: secretFile)) } catch { throw ArgumentParser.ValidationError("--secret-file \(secretFile): \(error.localizedDescription)") }
+        let keyring: MembershipKeyring
+        do { keyring = try MembershipKeyring(primary: [UInt8](secret)) } catch { throw ArgumentParser.ValidationError("--secret-file \(secretFile): \(error)") }
+
+        var config = MembershipConfig()
+        config.heartbeatInterval = try goDuration(heartbeatInterval, "--heartbeat-interval")
+        config.timeout = try goDuration(timeout, "--timeout")
+        do { try config.validate() } catch { throw ArgumentParser.ValidationError("membership settings: \(error)") }
+
+        var requests: [(serviceKey: String, ips: [Layer2.IPAddress])] = []
+        for s in services {
+            let parts = s.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else { throw ArgumentParser.ValidationError("--service \(s): write KEY=IP[,IP]") }
+            let ips = try parts[1].split(separator: ",").map { text -> Layer2.IPAddress in
+                guard let ip = Layer2.IPAddress(String(text)) else { throw ArgumentParser.ValidationError("--service \(s): \"\(text)\" is not an IP address") }
+                return ip
+            }
+            requests.append((parts[0], ips))
+        }
+        var total = 0
+        for r in ipRanges {
+            let ips = try expand(r)
+            total += ips.count
+            guard total <= 4096 else { throw ArgumentParser.ValidationError("--ips: more than 4096 addresses in all") }
+            requests += ips.map { ("ip/\($0)", [$0]) }
+        }
+        guard !requests.isEmpty else { throw ArgumentParser.ValidationError("give at least one --service or --ips") }
+
+        let names = interfaces.isEmpty ? defaultInterfaces() : interfaces
+        guard !names.isEmpty else { throw ArgumentParser.ValidationError("no interface to answer on: give --interface") }
+        guard announceRounds >= 0 else { throw ArgumentParser.ValidationError("--announce-rounds must be 0 or more") }
+        return Parsed(
+            interfaces: names, members: members, bind: bindAddress, keyring: keyring, config: config, requests: requests,
+            rounds: announceRounds, roundInterval: try goDuration(announceInterval, "--announce-interval"))
+    }
+
+    /// A Go duration ("10ms", "1s") as a Swift Duration.
+    func goDuration(_ text: String, _ flag: String) throws -> Duration {
+        let d: GoDuration
+        do { d = try GoDuration.parse(text) } catch { throw ArgumentParser.ValidationError("\(flag): \(error)") }
+        guard d.nanoseconds > 0 else { throw ArgumentParser.ValidationError("\(flag) must be positive, got \(text)") }
+        return .nanoseconds(d.nanoseconds)
+    }
+
+    /// The addresses of a CIDR ("10.0.0.0/28", "fd00::/120") or range ("10.0.0.1-10.0.0.9").
+    func expand(_ text: String) throws -> [Layer2.IPAddress] {
+        func bad(_ why: String) -> ArgumentParser.ValidationError { ArgumentParser.ValidationError("--ips \(text): \(why)") }
+        var first: Layer2.IPAddress, last: Layer2.IPAddress
+        if let slash = text.firstIndex(of: "/") {
+            guard let base = Layer2.IPAddress(String(text[..<slash])), let bits = Int(text[text.index(after: slash)...]) else { throw bad("not a CIDR") }
+            switch base {
+            case .v4(let a):
+                guard (0...32).contains(bits) else { throw bad("prefix length over 32") }
+                let size = UInt64(1) << UInt64(32 - bits)
+                guard size <= 4096 else { throw bad("more than 4096 addresses") }
+                let start = UInt32(UInt64(a.rawValue) & ~(size - 1))
+                first = .v4(Layer2.IPv4Address(rawValue: start))
+                last = .v4(Layer2.IPv4Address(rawValue: start + UInt32(size - 1)))
+            case .v6(let a):
+                guard (116...128).contains(bits) else { throw bad("an IPv6 prefix must be /116 or longer (4096 addresses at most)") }
+                let size = UInt64(1) << UInt64(128 - bits)
+                let low = a.low & ~(size - 1)
+                first = .v6(Layer2.IPv6Address(high: a.high, low: low))
+                last = .v6(Layer2.IPv6Address(high: a.high, low: low + size - 1))
+            }
+        } else {
+            let parts = text.split(separator: "-", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let a = Layer2.IPAddress(parts[0]), let b = Layer2.IPAddress(parts[1]) else { throw bad("write a CIDR or FIRST-LAST") }
+            (first, last) = (a, b)
+        }
+        switch (first, last) {
+        case let (.v4(a), .v4(b)):
+            guard a <= b, b.rawValue - a.rawValue < 4096 else { throw bad("reversed or more than 4096 addresses") }
+            return (a.rawValue...b.rawValue).map { .v4(Layer2.IPv4Address(rawValue: $0)) }
+        case let (.v6(a), .v6(b)):
+            guard a.high == b.high, a.low <= b.low, b.low - a.low < 4096 else { throw bad("reversed or more than 4096 addresses") }
+            return (a.low...b.low).map { .v6(Layer2.IPv6Address(high: a.high, low: $0)) }
+        default:
+            throw bad("the two ends are of different families")
+        }
+    }
+
+    /// Every up, non-loopback interface with a link-layer address.
+    func defaultInterfaces() -> [String] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return [] }
+        defer { freeifaddrs(list) }
+        var names: [String] = []
+        var p: UnsafeMutablePointer<ifaddrs>? = first
+        while let entry = p {
+            let flags = Int32(entry.pointee.ifa_flags)
+            if let addr = entry.pointee.ifa_addr, addr.pointee.sa_family == UInt16(AF_PACKET),
+               flags & Int32(IFF_UP) != 0, flags & Int32(IFF_LOOPBACK) == 0 {
+                let name = String(cString: entry.pointee.ifa_name)
+                if !names.contains(name) { names.append(name) }
+            }
+            p = entry.pointee.ifa_next
+        }
+        return names
+    }
+}
+
+/// One timestamped line on standard output, flushed at once (scripts read it live).
+func say(_ line: String) {
+    let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+    FileHandle.standardOutput.write(Data("\(stamp) \(line)\n".utf8))
+}
