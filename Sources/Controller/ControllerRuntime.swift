@@ -29,7 +29,11 @@ public struct ControllerRuntime: Sendable {
 
     /// Runs until the calling task is cancelled.
     public func run() async {
-        let recorder = EventRecorder(client: client, component: "metallb-controller", host: identity)
+        // Events have a rate limit of their own (half the client's): a burst of allocations
+        // writes every Service's status first and tells about it as the budget allows.
+        let recorder = EventRecorder(
+            client: client.withRateLimit(qps: max(1, client.config.qps / 2), burst: max(1, client.config.burst / 2)),
+            component: "metallb-controller", host: identity)
         let services = Informer(client.resource(Service.self, namespace: serviceNamespace))
         let namespaces = Informer(client.resource(Namespace.self))
         var serviceReconciler = ServiceReconciler(

@@ -129,7 +129,7 @@ public struct ServiceReconciler: Reconciler {
                 restored += 1
             } catch {
                 logger.warning("cannot keep the Service's current address", metadata: ["service": "\(svc.key)", "reason": "\(error)"])
-                await recorder?.record(svc, .warning, reason: "AllocationFailed", message: "cannot keep \(ips.map(\.description).joined(separator: ",")): \(error)")
+                recorder?.emit(svc, .warning, reason: "AllocationFailed", message: "cannot keep \(ips.map(\.description).joined(separator: ",")): \(error)")
             }
         }
         logger.info("allocation table rebuilt from Service status", metadata: ["services": "\(restored)"])
@@ -156,7 +156,7 @@ public struct ServiceReconciler: Reconciler {
         for r in try await table.sync(config) {
             logger.info("allocation no longer fits the pools", metadata: ["service": "\(r.service)", "reason": "\(r.reason)"])
             if let svc = await services.get(namespace: r.service.namespace, name: r.service.name) {
-                await recorder?.record(svc, .warning, reason: "AllocationReleased", message: "\(r.previous.addresses.map(\.description).joined(separator: ",")) released: \(r.reason)")
+                recorder?.emit(svc, .warning, reason: "AllocationReleased", message: "\(r.previous.addresses.map(\.description).joined(separator: ",")) released: \(r.reason)")
             }
         }
         if key == Self.configKey {
@@ -181,7 +181,7 @@ public struct ServiceReconciler: Reconciler {
         do {
             request = try await self.request(for: svc)
         } catch {
-            await recorder?.record(svc, .warning, reason: "AllocationFailed", message: "\(error)")
+            recorder?.emit(svc, .warning, reason: "AllocationFailed", message: "\(error)")
             return .done
         }
         var desired: [IPAddr] = []
@@ -192,12 +192,12 @@ public struct ServiceReconciler: Reconciler {
             switch result.change {
             case .unchanged: break
             case .allocated, .extended:
-                await recorder?.record(svc, .normal, reason: "IPAllocated", message: "Assigned IP [\(text)] from pool \(result.assignment.pool)")
+                recorder?.emit(svc, .normal, reason: "IPAllocated", message: "Assigned IP [\(text)] from pool \(result.assignment.pool)")
             case .replaced(let previous, let reason):
-                await recorder?.record(svc, .normal, reason: "IPAllocated", message: "Assigned IP [\(text)] from pool \(result.assignment.pool), replacing \(previous.addresses.map(\.description).joined(separator: ",")): \(reason)")
+                recorder?.emit(svc, .normal, reason: "IPAllocated", message: "Assigned IP [\(text)] from pool \(result.assignment.pool), replacing \(previous.addresses.map(\.description).joined(separator: ",")): \(reason)")
             }
         } catch {
-            await recorder?.record(svc, .warning, reason: "AllocationFailed", message: "\(error)")
+            recorder?.emit(svc, .warning, reason: "AllocationFailed", message: "\(error)")
         }
         let current = (svc.status?.loadBalancer?.ingress ?? []).compactMap(\.ip)
         if current != desired.map(\.description) { try await writeIngress(svc, desired) }

@@ -67,7 +67,8 @@ struct ProbeReconciler: Reconciler {
         let controller = Controller(
             name: "test", reconciler: ProbeReconciler(probe: probe), workers: 4,
             rateLimits: .init(baseDelay: .milliseconds(10), maxDelay: .seconds(1)))
-        await controller.watch(Informer(cms))
+        let cmInformer = Informer(cms)
+        await controller.watch(cmInformer)
         await controller.watchOwned(Informer(secrets), ownerKind: "ConfigMap", ownerGroup: "")
         let run = Task { await controller.run() }
 
@@ -85,6 +86,8 @@ struct ProbeReconciler: Reconciler {
         _ = try await cms.mergePatch("owner", patch: ["data": ["i": .string("start")]])
         #expect(try await eventually { await probe.isActive(ownerKey) })
         for i in 0..<20 { _ = try await cms.mergePatch("owner", patch: ["data": ["i": .string("\(i)")]]) }
+        // Watch events arrive after the patch responses: release only once the last one is in.
+        #expect(try await eventually { await cmInformer.get(namespace: env.namespace, name: "owner")?.data?["i"] == "19" })
         await probe.release("owner")
         #expect(try await eventually { await probe.count(ownerKey) - before >= 2 })
         try await Task.sleep(for: .milliseconds(300))

@@ -58,6 +58,25 @@ public final class KubeClient: Sendable {
         self.limiter = RequestRateLimiter(qps: config.qps, burst: config.burst)
     }
 
+    private init(sharing other: KubeClient, qps: Double, burst: Int) {
+        var c = other.config
+        c.qps = qps
+        c.burst = burst
+        config = c
+        logger = other.logger
+        maxRetries = other.maxRetries
+        http = other.http
+        tokens = other.tokens
+        limiter = RequestRateLimiter(qps: qps, burst: burst)
+    }
+
+    /// A client on the same connections and credentials with a rate limit of its own, as
+    /// Kubernetes components give their events: a burst of events then does not delay the
+    /// writes a user waits for. Shut down only the original client.
+    public func withRateLimit(qps: Double, burst: Int) -> KubeClient {
+        KubeClient(sharing: self, qps: qps, burst: burst)
+    }
+
     /// Closes connections. Call once, before the process ends.
     public func shutdown() async {
         try? await http.shutdown()

@@ -15,12 +15,41 @@ public actor EventRecorder {
     private var seen: [String: (namespace: String, name: String, count: Int32)] = [:]
     private var order: [String] = []
     private let capacity = 4096
+    private nonisolated let pending: AsyncStream<Pending>.Continuation
+
+    struct Pending: Sendable {
+        var ref: ObjectReference
+        var type: EventType
+        var reason: String
+        var message: String
+    }
 
     public init(client: KubeClient, component: String, host: String? = nil, logger: Logger? = nil) {
         self.client = client
         self.component = component
         self.host = host
         self.logger = logger ?? Logger(label: "events")
+        // Events posted with `emit` are written in order by one task; when more than 1,024
+        // wait, the oldest are dropped (client-go drops them too when its queue is full).
+        let (stream, continuation) = AsyncStream.makeStream(of: Pending.self, bufferingPolicy: .bufferingNewest(1024))
+        pending = continuation
+        Task { [weak self] in
+            for await p in stream {
+                guard let self else { return }
+                await self.record(p.ref, p.type, reason: p.reason, message: p.message)
+            }
+        }
+    }
+
+    deinit { pending.finish() }
+
+    /// Queues an event and returns at once: for reconcilers, whose next write should not wait
+    /// for an event about the last one.
+    public nonisolated func emit<T: KubeObject>(_ object: T, _ type: EventType, reason: String, message: String) {
+        let ref = ObjectReference(
+            kind: T.resourceType.kind, namespace: object.metadata.namespace, name: object.metadata.name,
+            uid: object.metadata.uid, apiVersion: T.resourceType.apiVersion, resourceVersion: object.metadata.resourceVersion)
+        pending.yield(Pending(ref: ref, type: type, reason: reason, message: message))
     }
 
     public func record<T: KubeObject>(_ object: T, _ type: EventType, reason: String, message: String) async {
