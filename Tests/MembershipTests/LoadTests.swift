@@ -112,6 +112,8 @@ final class SimulatedPeers: Sendable {
         let names = self.names
         let fd = self.fd
         let thread = Thread { [self] in
+            // The simulated peers stand for 99 speakers, each with its own prioritised thread: same treatment here.
+            _ = ThreadScheduling.apply(.default)
             var dest = sockaddr_in()
             dest.sin_family = sa_family_t(AF_INET)
             dest.sin_port = target.port.bigEndian

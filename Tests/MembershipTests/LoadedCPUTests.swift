@@ -85,10 +85,4 @@ struct MembershipLoadedCPUTests {
         print("CPU saturated 5 s, \(r.outcome): \(r.removals) removals, longest heartbeat gap \(r.longestGapMs) ms (timeout \(MembershipConfig().timeout))")
         #expect(r.removals == 0)
     }
-
-    @Test func defaultPriorityForComparison() async throws {
-        // Not asserted: shows what the priority buys (the cooperative-pool or plain-thread case).
-        let r = try await Self.run(seconds: 5, scheduling: .inherit)
-        print("CPU saturated 5 s, \(r.outcome): \(r.removals) removals, longest heartbeat gap \(r.longestGapMs) ms (timeout \(MembershipConfig().timeout))")
-    }
 }
