@@ -251,10 +251,12 @@ public final class MembershipNode: Sendable {
         }
         poke()
         if let thread { pthread_join(thread, nil) }
-        shared.withLock { s in
-            for c in s.subscribers.values { c.finish() }
-            s.subscribers = [:]
+        // finish() runs onTermination synchronously, which takes the lock: finish outside it.
+        let subscribers = shared.withLock { s in
+            defer { s.subscribers = [:] }
+            return Array(s.subscribers.values)
         }
+        for c in subscribers { c.finish() }
     }
 
     // MARK: - Thread

@@ -128,6 +128,26 @@ struct MembershipSocketTests {
         #expect(r0.aliveSet == ["r0"])
     }
 
+    @Test func streamsEndWhenTheNodeStopsWhileBeingRead() async throws {
+        let nodes = try Self.startNodes(["s0", "s1"], host: "127.0.0.1")
+        let s0 = try #require(nodes["s0"])
+        defer { nodes["s1"]?.stop(graceful: false) }
+        #expect(await Self.eventually { s0.aliveSet == ["s0", "s1"] })
+        let stream = s0.changes()
+        let reader = Task {
+            var count = 0
+            for await _ in stream { count += 1 }
+            return count
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        s0.stop(graceful: true)
+        let count = await reader.value
+        #expect(count >= 1, "the current set comes first")
+        // After stop, a new subscription ends at once.
+        var after = s0.changes().makeAsyncIterator()
+        #expect(await after.next() == nil)
+    }
+
     @Test func startTwiceAndBindErrorsAreTyped() throws {
         let node = try MembershipNode(name: "e0", bind: try MemberAddress(host: "127.0.0.1", port: 0), keyring: keyring())
         try node.start()
