@@ -395,7 +395,12 @@ public final class MembershipNode: Sendable {
         if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(4)) != 0 {
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(4))
         }
+        // DSCP CS6 "network control" (RFC 4594 §3.2), like routing protocols and BFD: queues that honour it let
+        // heartbeats pass ahead of bulk traffic. Best effort; a refusal changes nothing else.
+        var tos: Int32 = 0xC0
+        _ = setsockopt(fd, Int32(IPPROTO_IP), IP_TOS, &tos, socklen_t(4))
         if address.isIPv6 {
+            _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_TCLASS, &tos, socklen_t(4))
             // Accept v4-mapped peers when bound to "::".
             var off: Int32 = 0
             _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(4))
