@@ -160,6 +160,7 @@ public final class MembershipNode: Sendable {
     }
 
     /// Creates and binds the socket in the calling thread's network namespace and starts the thread.
+    /// A node runs once: after `stop`, make a new one (which is also a new incarnation to its peers).
     public func start() throws(MembershipNodeError) {
         let prepared = shared.withLock { s -> Bool in
             if s.started { return false }
@@ -171,13 +172,13 @@ public final class MembershipNode: Sendable {
         var wake: Int32 = -1
         var wakeWrite: Int32 = -1
         let bound: MemberAddress
-        do {
+        do throws(MembershipNodeError) {
             (fd, bound) = try Self.openSocket(bindAddress, receiveBuffer: 4 << 20)
             var pipeFDs: [Int32] = [-1, -1]
             guard pipe(&pipeFDs) == 0 else {
                 let e = errno
                 close(fd)
-                throw MembershipNodeError.socket(call: "pipe", errno: e)
+                throw .socket(call: "pipe", errno: e)
             }
             for p in pipeFDs {
                 _ = fcntl(p, F_SETFL, fcntl(p, F_GETFL) | O_NONBLOCK)
@@ -185,12 +186,9 @@ public final class MembershipNode: Sendable {
             }
             wake = pipeFDs[0]
             wakeWrite = pipeFDs[1]
-        } catch let error as MembershipNodeError {
-            shared.withLock { $0.started = false }
-            throw error
         } catch {
             shared.withLock { $0.started = false }
-            throw .socket(call: "open", errno: 0)
+            throw error
         }
         // The incarnation must grow across restarts: the wall clock in nanoseconds at start.
         var ts = timespec()
