@@ -105,6 +105,18 @@ public final class MembershipNode: Sendable {
 
     public var counters: MembershipCounters { shared.withLock { $0.counters } }
 
+    /// CPU time consumed so far by the node's thread (nil when not running).
+    public var threadCPUTime: Duration? {
+        shared.withLock { s -> Duration? in
+            guard let thread = s.thread else { return nil }
+            var clock = clockid_t()
+            guard pthread_getcpuclockid(thread, &clock) == 0 else { return nil }
+            var ts = timespec()
+            guard clock_gettime(clock, &ts) == 0 else { return nil }
+            return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
+        }
+    }
+
     /// Per-member liveness details.
     public func status(of member: String) -> MemberStatus? { shared.withLock { $0.machine?.status(of: member) } }
 

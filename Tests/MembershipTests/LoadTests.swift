@@ -24,17 +24,20 @@ struct MembershipLoadTests {
         var receivedPerSecond: Double
         var bytesOutPerSecond: Double
         var bytesInPerSecond: Double
+        var cpuPercent: Double
         var description: String {
-            String(format: "members %3d: sent %7.0f pkt/s (%8.0f B/s), received %7.0f pkt/s (%8.0f B/s); nominal %d pkt/s each way",
-                   members, sentPerSecond, bytesOutPerSecond, receivedPerSecond, bytesInPerSecond, Int(MembershipLoadTests.nominal(members)))
+            String(format: "members %3d: sent %7.0f pkt/s (%8.0f B/s), received %7.0f pkt/s (%8.0f B/s); nominal %d pkt/s each way; thread CPU %.1f%%",
+                   members, sentPerSecond, bytesOutPerSecond, receivedPerSecond, bytesInPerSecond, Int(MembershipLoadTests.nominal(members)), cpuPercent)
         }
     }
 
     static func measure(_ node: MembershipNode, members: Int) async throws -> Rates {
         let a = node.counters
+        let cpu0 = node.threadCPUTime ?? .zero
         let t0 = Date()
         try await Task.sleep(for: .seconds(window))
         let b = node.counters
+        let cpu1 = node.threadCPUTime ?? .zero
         let dt = Date().timeIntervalSince(t0)
         // Every heartbeat round sends one datagram to every other member: an exact relation, whatever the timing.
         #expect(b.packetsSent + b.sendErrors == b.heartbeatRounds * UInt64(members - 1))
@@ -43,7 +46,8 @@ struct MembershipLoadTests {
                      sentPerSecond: Double(b.packetsSent - a.packetsSent) / dt,
                      receivedPerSecond: Double(b.packetsReceived - a.packetsReceived) / dt,
                      bytesOutPerSecond: Double(b.bytesSent - a.bytesSent) / dt,
-                     bytesInPerSecond: Double(b.bytesReceived - a.bytesReceived) / dt)
+                     bytesInPerSecond: Double(b.bytesReceived - a.bytesReceived) / dt,
+                     cpuPercent: Double((cpu1 - cpu0).nanoseconds) / 1e9 / dt * 100)
     }
 
     @Test(arguments: [3, 10])
