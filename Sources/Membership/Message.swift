@@ -114,7 +114,7 @@ public enum MembershipCodec {
     /// Fixed part before the name: magic, version, kind, incarnation, sequence, name length.
     static let fixedHeaderLength = 21
     public static let maxNameLength = 253
-    /// Cap on each list so a full heartbeat (≤ 22 + 253 + 2 + 60·8 + 60·10 + 32 = 1,389 bytes) fits one IPv6 datagram on a 1500-byte MTU.
+    /// Cap on each list so a full heartbeat (≤ 21 + 253 + 1 + 60·8 + 1 + 60·10 + 32 = 1,388 bytes) fits one IPv6 datagram on a 1500-byte MTU.
     public static let maxListEntries = 60
 
     public enum EncodeError: Error, Equatable {

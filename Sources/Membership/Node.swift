@@ -105,6 +105,18 @@ public final class MembershipNode: Sendable {
 
     public var counters: MembershipCounters { shared.withLock { $0.counters } }
 
+    /// CPU time consumed so far by the node's thread (nil when not running).
+    public var threadCPUTime: Duration? {
+        shared.withLock { s -> Duration? in
+            guard let thread = s.thread else { return nil }
+            var clock = clockid_t()
+            guard pthread_getcpuclockid(thread, &clock) == 0 else { return nil }
+            var ts = timespec()
+            guard clock_gettime(clock, &ts) == 0 else { return nil }
+            return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
+        }
+    }
+
     /// Per-member liveness details.
     public func status(of member: String) -> MemberStatus? { shared.withLock { $0.machine?.status(of: member) } }
 
@@ -160,6 +172,7 @@ public final class MembershipNode: Sendable {
     }
 
     /// Creates and binds the socket in the calling thread's network namespace and starts the thread.
+    /// A node runs once: after `stop`, make a new one (which is also a new incarnation to its peers).
     public func start() throws(MembershipNodeError) {
         let prepared = shared.withLock { s -> Bool in
             if s.started { return false }
@@ -171,13 +184,13 @@ public final class MembershipNode: Sendable {
         var wake: Int32 = -1
         var wakeWrite: Int32 = -1
         let bound: MemberAddress
-        do {
+        do throws(MembershipNodeError) {
             (fd, bound) = try Self.openSocket(bindAddress, receiveBuffer: 4 << 20)
             var pipeFDs: [Int32] = [-1, -1]
             guard pipe(&pipeFDs) == 0 else {
                 let e = errno
                 close(fd)
-                throw MembershipNodeError.socket(call: "pipe", errno: e)
+                throw .socket(call: "pipe", errno: e)
             }
             for p in pipeFDs {
                 _ = fcntl(p, F_SETFL, fcntl(p, F_GETFL) | O_NONBLOCK)
@@ -185,12 +198,9 @@ public final class MembershipNode: Sendable {
             }
             wake = pipeFDs[0]
             wakeWrite = pipeFDs[1]
-        } catch let error as MembershipNodeError {
-            shared.withLock { $0.started = false }
-            throw error
         } catch {
             shared.withLock { $0.started = false }
-            throw .socket(call: "open", errno: 0)
+            throw error
         }
         // The incarnation must grow across restarts: the wall clock in nanoseconds at start.
         var ts = timespec()
@@ -251,10 +261,12 @@ public final class MembershipNode: Sendable {
         }
         poke()
         if let thread { pthread_join(thread, nil) }
-        shared.withLock { s in
-            for c in s.subscribers.values { c.finish() }
-            s.subscribers = [:]
+        // finish() runs onTermination synchronously, which takes the lock: finish outside it.
+        let subscribers = shared.withLock { s in
+            defer { s.subscribers = [:] }
+            return Array(s.subscribers.values)
         }
+        for c in subscribers { c.finish() }
     }
 
     // MARK: - Thread
@@ -393,7 +405,12 @@ public final class MembershipNode: Sendable {
         if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(4)) != 0 {
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(4))
         }
+        // DSCP CS6 "network control" (RFC 4594 §3.2), like routing protocols and BFD: queues that honour it let
+        // heartbeats pass ahead of bulk traffic. Best effort; a refusal changes nothing else.
+        var tos: Int32 = 0xC0
+        _ = setsockopt(fd, Int32(IPPROTO_IP), IP_TOS, &tos, socklen_t(4))
         if address.isIPv6 {
+            _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_TCLASS, &tos, socklen_t(4))
             // Accept v4-mapped peers when bound to "::".
             var off: Int32 = 0
             _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(4))

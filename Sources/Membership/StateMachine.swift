@@ -106,7 +106,6 @@ public struct MembershipStateMachine: Sendable {
     private var earliestExpiry: MonotonicTime?
     /// Heartbeat destinations in name order, rebuilt when the list changes.
     private var destinations: [MemberAddress] = []
-    private var timeoutNs: Int64 { config.timeout.nanoseconds }
 
     /// - Parameters:
     ///   - incarnation: must grow across restarts of this node (the shell uses the wall clock in nanoseconds at start).

@@ -24,17 +24,20 @@ struct MembershipLoadTests {
         var receivedPerSecond: Double
         var bytesOutPerSecond: Double
         var bytesInPerSecond: Double
+        var cpuPercent: Double
         var description: String {
-            String(format: "members %3d: sent %7.0f pkt/s (%8.0f B/s), received %7.0f pkt/s (%8.0f B/s); nominal %d pkt/s each way",
-                   members, sentPerSecond, bytesOutPerSecond, receivedPerSecond, bytesInPerSecond, Int(MembershipLoadTests.nominal(members)))
+            String(format: "members %3d: sent %7.0f pkt/s (%8.0f B/s), received %7.0f pkt/s (%8.0f B/s); nominal %d pkt/s each way; thread CPU %.1f%%",
+                   members, sentPerSecond, bytesOutPerSecond, receivedPerSecond, bytesInPerSecond, Int(MembershipLoadTests.nominal(members)), cpuPercent)
         }
     }
 
     static func measure(_ node: MembershipNode, members: Int) async throws -> Rates {
         let a = node.counters
+        let cpu0 = node.threadCPUTime ?? .zero
         let t0 = Date()
         try await Task.sleep(for: .seconds(window))
         let b = node.counters
+        let cpu1 = node.threadCPUTime ?? .zero
         let dt = Date().timeIntervalSince(t0)
         // Every heartbeat round sends one datagram to every other member: an exact relation, whatever the timing.
         #expect(b.packetsSent + b.sendErrors == b.heartbeatRounds * UInt64(members - 1))
@@ -43,7 +46,8 @@ struct MembershipLoadTests {
                      sentPerSecond: Double(b.packetsSent - a.packetsSent) / dt,
                      receivedPerSecond: Double(b.packetsReceived - a.packetsReceived) / dt,
                      bytesOutPerSecond: Double(b.bytesSent - a.bytesSent) / dt,
-                     bytesInPerSecond: Double(b.bytesReceived - a.bytesReceived) / dt)
+                     bytesInPerSecond: Double(b.bytesReceived - a.bytesReceived) / dt,
+                     cpuPercent: Double((cpu1 - cpu0).nanoseconds) / 1e9 / dt * 100)
     }
 
     @Test(arguments: [3, 10])
@@ -78,7 +82,7 @@ struct MembershipLoadTests {
         #expect(rates.sentPerSecond > nominal * 0.5 && rates.sentPerSecond < nominal * 1.5)
         #expect(rates.receivedPerSecond > nominal * 0.5 && rates.receivedPerSecond < nominal * 1.5)
         #expect(node.aliveSet?.count == peers + 1)
-        #expect(node.counters.droppedTotal == 0)
+        #expect(node.counters.dropped.filter { $0.key != .unknownSender && $0.key != .badMAC }.isEmpty)
     }
 }
 
@@ -112,6 +116,8 @@ final class SimulatedPeers: Sendable {
         let names = self.names
         let fd = self.fd
         let thread = Thread { [self] in
+            // The simulated peers stand for 99 speakers, each with its own prioritised thread: same treatment here.
+            _ = ThreadScheduling.apply(.default)
             var dest = sockaddr_in()
             dest.sin_family = sa_family_t(AF_INET)
             dest.sin_port = target.port.bigEndian

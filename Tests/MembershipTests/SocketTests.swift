@@ -84,7 +84,10 @@ struct MembershipSocketTests {
         list["n2"] = victimAddress
         back.setMembers(list)
         #expect(await Self.eventually { [nodes["n0"], nodes["n1"], back].allSatisfy { $0?.aliveSet == all } }, "n2 did not rejoin")
-        #expect((nodes["n0"]?.counters.droppedTotal ?? 1) == 0)
+        // Other tests run in parallel on loopback and may reuse a closed port of ours: their datagrams are unknownSender
+        // or badMAC here. Nothing of this cluster's own traffic may be dropped.
+        let ownDrops = (nodes["n0"]?.counters.dropped ?? [:]).filter { $0.key != .unknownSender && $0.key != .badMAC }
+        #expect(ownDrops.isEmpty, "\(ownDrops)")
     }
 
     @Test func gracefulLeaveOverIPv6() async throws {
@@ -126,6 +129,26 @@ struct MembershipSocketTests {
         #expect(r0.aliveSet == ["r0", "r1"])
         r0.setMembers(["r0": try #require(r0.boundAddress)])
         #expect(r0.aliveSet == ["r0"])
+    }
+
+    @Test func streamsEndWhenTheNodeStopsWhileBeingRead() async throws {
+        let nodes = try Self.startNodes(["s0", "s1"], host: "127.0.0.1")
+        let s0 = try #require(nodes["s0"])
+        defer { nodes["s1"]?.stop(graceful: false) }
+        #expect(await Self.eventually { s0.aliveSet == ["s0", "s1"] })
+        let stream = s0.changes()
+        let reader = Task {
+            var count = 0
+            for await _ in stream { count += 1 }
+            return count
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        s0.stop(graceful: true)
+        let count = await reader.value
+        #expect(count >= 1, "the current set comes first")
+        // After stop, a new subscription ends at once.
+        var after = s0.changes().makeAsyncIterator()
+        #expect(await after.next() == nil)
     }
 
     @Test func startTwiceAndBindErrorsAreTyped() throws {
