@@ -158,6 +158,24 @@ public final class Announcer: Sendable {
         return change
     }
 
+    /// Announces every owned IP again (all rounds), as on a takeover. For when peers join: after
+    /// a partition heals, the side that kept an IP never lost it in its own view, so nothing
+    /// else would tell the hosts that learned the other side's MAC meanwhile.
+    public func reannounce() {
+        let stopped = tasks.state.withLock { $0.stopped }
+        guard !stopped, configuration.announcementRounds > 0 else { return }
+        var bursts: [(link: Link, addresses: [(IPAddress, UInt64)])] = []
+        for name in linkOrder {
+            guard let link = links[name] else { continue }
+            let owned = link.ownedGenerations()
+            if !owned.isEmpty { bursts.append((link, owned)) }
+        }
+        for burst in bursts { burst.link.announce(burst.addresses, onEvent: onEvent) }
+        if configuration.announcementRounds > 1, !bursts.isEmpty {
+            scheduleRounds(bursts, remaining: configuration.announcementRounds - 1)
+        }
+    }
+
     /// Later rounds run on a dispatch queue, not on Swift's cooperative pool: failover timing
     /// must not depend on whether other work has the pool's few threads busy.
     private func scheduleRounds(_ bursts: [(link: Link, addresses: [(IPAddress, UInt64)])], remaining: Int) {
@@ -326,6 +344,11 @@ private final class Link: Sendable {
         }
         for error in errors { onEvent?(.error(error)) }
         return result
+    }
+
+    /// The owned addresses with their current generation, sorted.
+    func ownedGenerations() -> [(IPAddress, UInt64)] {
+        state.withLock { s in s.owner.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
     }
 
     /// Sends one announcement round for each address still owned under the same generation.

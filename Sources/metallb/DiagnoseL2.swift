@@ -102,6 +102,9 @@ struct DiagnoseL2: AsyncParsableCommand {
                 let alive = update.change.alive.union([name])
                 let now = Set(Election.owned(by: name, requests.map { ElectionRequest(serviceKey: $0.serviceKey, ips: $0.ips, eligibleNodes: alive) }))
                 let change = announcer.setOwned(serviceIPs: now)
+                // A member came (back): announce what we keep too, so that hosts that learned
+                // another MAC during a partition learn ours again.
+                if !update.change.added.isEmpty && !owned.isEmpty { announcer.reannounce() }
                 let gained = now.subtracting(owned), lost = owned.subtracting(now)
                 owned = now
                 var line = "alive \(alive.sorted().joined(separator: ",")); owning \(now.count) of \(requests.reduce(0) { $0 + $1.ips.count }) IPs"
