@@ -110,7 +110,7 @@ struct VersionCommand: ParsableCommand {
 struct DiagnoseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diagnose", abstract: "Checks for people debugging an installation.",
-        subcommands: [DiagnoseAPI.self])
+        subcommands: [DiagnoseAPI.self, DiagnoseBGP.self])
 }
 
 struct DiagnoseAPI: AsyncParsableCommand {
