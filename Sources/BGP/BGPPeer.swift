@@ -152,6 +152,8 @@ public final class BGPPeer: @unchecked Sendable {
     private var pending: [PeerAction] = []
     private var draining = false
     private var md5Before: TCPMD5Counters?
+    /// Outgoing connection attempts still in progress, with their start time.
+    private var connecting: [ConnectionID: NIODeadline] = [:]
 
     private var desired: [AdvertisedRoute] = []
     private var ribOut = AdjRIBOut()
@@ -317,6 +319,7 @@ public final class BGPPeer: @unchecked Sendable {
         let cfg = config
         md5Before = TCPMD5Counters.read()
         splitters[id] = BGPFrameSplitter()   // bytes may arrive before the connect future's callback runs
+        connecting[id] = .now()
         var bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(cfg.connectTimeout))
             .channelInitializer { [self] ch in
@@ -345,6 +348,11 @@ public final class BGPPeer: @unchecked Sendable {
             return
         }
         bootstrap.connect(to: target).hop(to: eventLoop).whenComplete { result in
+            guard self.connecting.removeValue(forKey: id) != nil else {
+                // The FSM gave this attempt up meanwhile (ConnectRetry expired, or stopped); already reported.
+                if case .success(let ch) = result { ch.close(promise: nil) }
+                return
+            }
             switch result {
             case .success(let ch):
                 self.channels[id] = ch
@@ -377,6 +385,17 @@ public final class BGPPeer: @unchecked Sendable {
 
     private func closeChannel(_ id: ConnectionID) {
         splitters[id] = nil
+        if let started = connecting.removeValue(forKey: id) {
+            // An attempt still without an answer when the ConnectRetry timer fired: say so now, not at its timeout.
+            if !session.primary.administrativelyDown {
+                let secs = Int((NIODeadline.now() - started).nanoseconds / 1_000_000_000)
+                let peer = "\(config.peerAddress) port \(config.peerPort)"
+                let why = TransportError.connectTimeout(peer: peer, seconds: secs, md5: config.password?.isEmpty == false).description
+                lastError = why
+                emit(.transportError(why))
+            }
+            return
+        }
         guard let ch = channels.removeValue(forKey: id) else { return }
         if establishedOn == id { establishedOn = nil }
         let flushed = lastWrite.removeValue(forKey: id) ?? eventLoop.makeSucceededVoidFuture()
