@@ -362,8 +362,9 @@ public final class BGPPeer: @unchecked Sendable {
                 let peer = "\(cfg.peerAddress) port \(cfg.peerPort)"
                 var why: String
                 if case ChannelError.connectTimeout = e {
-                    why = TransportError.connectTimeout(peer: peer, seconds: Int(cfg.connectTimeout.components.seconds),
-                                                        md5: cfg.password?.isEmpty == false).description
+                    let ms = Int(cfg.connectTimeout.components.seconds) * 1000
+                        + Int(cfg.connectTimeout.components.attoseconds / 1_000_000_000_000_000)
+                    why = TransportError.connectTimeout(peer: peer, milliseconds: ms, md5: cfg.password?.isEmpty == false).description
                 } else {
                     why = TransportError.connectFailed(peer: peer, reason: "\(e)").description
                 }
@@ -388,9 +389,9 @@ public final class BGPPeer: @unchecked Sendable {
         if let started = connecting.removeValue(forKey: id) {
             // An attempt still without an answer when the ConnectRetry timer fired: say so now, not at its timeout.
             if !session.primary.administrativelyDown {
-                let secs = Int((NIODeadline.now() - started).nanoseconds / 1_000_000_000)
+                let ms = Int((NIODeadline.now() - started).nanoseconds / 1_000_000)
                 let peer = "\(config.peerAddress) port \(config.peerPort)"
-                let why = TransportError.connectTimeout(peer: peer, seconds: secs, md5: config.password?.isEmpty == false).description
+                let why = TransportError.connectTimeout(peer: peer, milliseconds: ms, md5: config.password?.isEmpty == false).description
                 lastError = why
                 emit(.transportError(why))
             }

@@ -73,7 +73,7 @@ enum BGPSocketOptions {
 public enum TransportError: Error, Hashable, Sendable, CustomStringConvertible {
     case md5Unsupported(String)
     case invalidAddress(String)
-    case connectTimeout(peer: String, seconds: Int, md5: Bool)
+    case connectTimeout(peer: String, milliseconds: Int, md5: Bool)
     case connectFailed(peer: String, reason: String)
     case listenFailed(String)
 
@@ -81,8 +81,8 @@ public enum TransportError: Error, Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .md5Unsupported(let s): "TCP MD5 signatures not available: \(s)"
         case .invalidAddress(let s): "invalid address: \(s)"
-        case .connectTimeout(let p, let s, let md5):
-            "no answer from \(p) within \(s)s" + (md5
+        case .connectTimeout(let p, let ms, let md5):
+            "no answer from \(p) within \(ms / 1000).\(ms % 1000 / 100)s" + (md5
                 ? " (a TCP MD5 password is set: if the peer has another password, or none, its kernel drops our SYNs silently)"
                 : " (if the peer requires a TCP MD5 password, set one: its kernel drops unsigned SYNs silently)")
         case .connectFailed(let p, let r): "connecting to \(p) failed: \(r)"
