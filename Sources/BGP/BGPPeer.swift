@@ -482,10 +482,25 @@ public final class BGPPeer: @unchecked Sendable {
         let key = TimerKey(timer: t, connection: t.isPerConnection ? connection : nil)
         timers.removeValue(forKey: key)?.cancel()
         let delay = t.appliesJitter ? BGPTimer.jittered(d, fraction: Double.random(in: 0...1)) : d
+        if t == .connectRetry, session.state == .active, md5Before == nil { md5Before = TCPMD5Counters.read() }
         timers[key] = eventLoop.scheduleTask(in: TimeAmount(delay)) { [self] in
             guard timers.removeValue(forKey: key) != nil else { return }
+            if t == .connectRetry, session.state == .active { reportMD5DropsWhileWaiting() }
             run(session.timerExpired(t, connection: key.connection))
         }
+    }
+
+    /// Waiting for the peer to connect: a password mismatch never reaches us as a connection, only as the kernel's
+    /// MD5 drop counters (of this network namespace), so look at them once per ConnectRetry interval.
+    private func reportMD5DropsWhileWaiting() {
+        guard let now = TCPMD5Counters.read() else { return }
+        defer { md5Before = now }
+        guard let before = md5Before else { return }
+        let d = now - before
+        guard d.total > 0 else { return }
+        let why = "no session yet, and \(d) (a TCP MD5 password mismatch with \(config.peerAddress)?)"
+        lastError = why
+        emit(.transportError(why))
     }
 
     // MARK: RIB

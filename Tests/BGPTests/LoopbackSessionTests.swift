@@ -122,6 +122,9 @@ import Testing
         let st = try await aPeer.currentStatus()
         #expect(st.establishedCount == 0)
         #expect(try await pPeer.currentStatus().establishedCount == 0)
+        // The waiting (passive) side never sees a connection, only the kernel's drop counters, and says so.
+        let passiveReported = try await eventually { try await pPeer.currentStatus().lastError?.contains("MD5") == true }
+        #expect(passiveReported)
         await active.close()
         await passive.close()
 
