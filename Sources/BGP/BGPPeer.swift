@@ -154,6 +154,9 @@ public final class BGPPeer: @unchecked Sendable {
     private var md5Before: TCPMD5Counters?
     /// Outgoing connection attempts still in progress, with their start time.
     private var connecting: [ConnectionID: NIODeadline] = [:]
+    /// True while the FSM handles a ConnectRetry expiry: an attempt it abandons then got no answer in time (other
+    /// abandons — the peer's connection came first, ManualStop — are not errors).
+    private var handlingConnectRetry = false
 
     private var desired: [AdvertisedRoute] = []
     private var ribOut = AdjRIBOut()
@@ -388,7 +391,7 @@ public final class BGPPeer: @unchecked Sendable {
         splitters[id] = nil
         if let started = connecting.removeValue(forKey: id) {
             // An attempt still without an answer when the ConnectRetry timer fired: say so now, not at its timeout.
-            if !session.primary.administrativelyDown {
+            if handlingConnectRetry {
                 let ms = Int((NIODeadline.now() - started).nanoseconds / 1_000_000)
                 let peer = "\(config.peerAddress) port \(config.peerPort)"
                 let why = TransportError.connectTimeout(peer: peer, milliseconds: ms, md5: config.password?.isEmpty == false).description
@@ -486,6 +489,8 @@ public final class BGPPeer: @unchecked Sendable {
         timers[key] = eventLoop.scheduleTask(in: TimeAmount(delay)) { [self] in
             guard timers.removeValue(forKey: key) != nil else { return }
             if t == .connectRetry, session.state == .active { reportMD5DropsWhileWaiting() }
+            handlingConnectRetry = t == .connectRetry
+            defer { handlingConnectRetry = false }
             run(session.timerExpired(t, connection: key.connection))
         }
     }
