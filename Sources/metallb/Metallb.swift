@@ -121,7 +121,7 @@ struct VersionCommand: ParsableCommand {
 struct DiagnoseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diagnose", abstract: "Checks for people debugging an installation.",
-        subcommands: [DiagnoseAPI.self, DiagnoseL2.self])
+        subcommands: [DiagnoseAPI.self, DiagnoseBGP.self, DiagnoseL2.self])
 }
 
 struct DiagnoseAPI: AsyncParsableCommand {

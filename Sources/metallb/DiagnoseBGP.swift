@@ -1,0 +1,232 @@
+import ArgumentParser
+import BGP
+import Dispatch
+import Foundation
+
+/// `metallb diagnose bgp`: one BGP session with a router, told in plain words, before the cluster is involved.
+struct DiagnoseBGP: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bgp",
+        abstract: "Open one BGP session with a router and tell what happens, in plain words.",
+        discussion: """
+            Connects to (or with --passive waits for) the peer, prints every state change, the capabilities
+            both sides offered and what was negotiated, every NOTIFICATION with its code and subcode names,
+            and the routes the peer sends. With --prefix it advertises those prefixes (IPv4 and IPv6, over
+            one session with multiprotocol BGP) until interrupted (SIGINT/SIGTERM: Cease, then exit 0) or
+            for --duration seconds.
+            Exit status: 0 when the session was Established and still is (or we closed it), 1 when it never
+            reached Established, 2 when it was Established but went down with an error.
+            """)
+
+    @Option(help: "The peer's address (IPv4 or IPv6).") var peer: String
+    @Option(help: "The peer's AS number (4-octet ASNs are fine).") var peerAsn: UInt32
+    @Option(help: "Our AS number.") var myAsn: UInt32
+    @Option(help: "Our BGP identifier (default: --source when it is IPv4).") var routerId: String?
+    @Option(help: "Source address of the session.") var source: String?
+    @Option(help: "The peer's TCP port.") var peerPort: Int = 179
+    @Option(help: "Port to listen on with --passive.") var listenPort: Int = 179
+    @Option(help: "TCP MD5 password (RFC 2385).") var password: String?
+    @Option(help: "Proposed hold time, seconds (0, or 3 and more).") var holdTime: UInt16 = 90
+    @Option(help: "eBGP multihop: the TTL of our packets (default: 1 for eBGP, 255 for iBGP).") var multihop: Int?
+    @Flag(help: "Do not connect; wait for the peer to connect to us.") var passive = false
+    @Flag(help: "Advertise graceful restart (RFC 4724) with the forwarding-state bit, so the peer keeps our routes while we restart.")
+    var gracefulRestart = false
+    @Option(help: "Restart time advertised with --graceful-restart, seconds.") var restartTime: UInt16 = 120
+    @Option(help: "A prefix to advertise (repeat for more; IPv4 and IPv6).") var prefix: [String] = []
+    @Option(help: "A community for the advertised prefixes, AS:VALUE or a well-known name (repeatable).") var community: [String] = []
+    @Option(help: "A large community for the advertised prefixes, A:B:C (repeatable).") var largeCommunity: [String] = []
+    @Option(help: "LOCAL_PREF for the advertised prefixes (sent to iBGP peers only).") var localPref: UInt32?
+    @Option(help: "Next hop for the advertised prefixes; give one IPv4 and/or one IPv6 (default: the session's local address).")
+    var nextHop: [String] = []
+    @Option(help: "Stop after this many seconds (default: until interrupted).") var duration: Double?
+    @Option(help: "Seconds between connection attempts after a failure.") var connectRetry: Int = 5
+    @Option(help: "Seconds a TCP connect may take before it counts as failed.") var connectTimeout: Int = 10
+    @Option(help: "Withdraw the advertised prefixes after this many seconds and keep the session up (to watch the router remove them).")
+    var withdrawAfter: Double?
+
+    func validate() throws {
+        guard IPAddress(peer) != nil else { throw ValidationError("--peer '\(peer)' is not an IP address") }
+        if let source, IPAddress(source) == nil { throw ValidationError("--source '\(source)' is not an IP address") }
+        if let routerId, IPv4Address(routerId) == nil { throw ValidationError("--router-id '\(routerId)' is not a dotted quad") }
+        if routerId == nil, source.flatMap(IPv4Address.init) == nil {
+            throw ValidationError("--router-id is needed when --source is not an IPv4 address")
+        }
+        if holdTime == 1 || holdTime == 2 { throw ValidationError("--hold-time must be 0 or at least 3") }
+        if let m = multihop, !(1...255).contains(m) { throw ValidationError("--multihop must be a TTL in 1...255") }
+        for p in prefix where IPPrefix(p) == nil { throw ValidationError("--prefix '\(p)' is not a prefix (host bits must be zero)") }
+        for c in community where Community(c) == nil { throw ValidationError("--community '\(c)' is not AS:VALUE or a well-known name") }
+        for c in largeCommunity where LargeCommunity(c) == nil { throw ValidationError("--large-community '\(c)' is not A:B:C") }
+        for n in nextHop where IPAddress(n) == nil { throw ValidationError("--next-hop '\(n)' is not an IP address") }
+        if restartTime > 4095 { throw ValidationError("--restart-time is at most 4095 seconds") }
+    }
+
+    func run() async throws {
+        guard let peerAddr = IPAddress(peer) else { throw ValidationError("--peer") }
+        let src = source.flatMap { IPAddress($0) }
+        let rid = routerId.flatMap { IPv4Address($0) } ?? source.flatMap { IPv4Address($0) } ?? .any
+        let isInternal = peerAsn == myAsn
+        var session = BGPSessionConfig(
+            localAS: myAsn, peerAS: .fixed(peerAsn), routerID: rid, holdTime: holdTime,
+            connectRetryTime: .seconds(connectRetry),
+            backoff: BackoffPolicy(initial: .seconds(1), maximum: .seconds(max(connectRetry, 1))),
+            passive: passive, families: [.ipv4Unicast, .ipv6Unicast])
+        if gracefulRestart {
+            session.gracefulRestart = GracefulRestartConfig(restartTime: restartTime, forwardingStatePreserved: true)
+        }
+        let nh = nextHop.compactMap { IPAddress($0) }
+        var cfg = BGPPeerConfig(session: session, peerAddress: peerAddr, peerPort: peerPort, localAddress: src, ttl: multihop,
+                                password: password, connectTimeout: .seconds(max(connectTimeout, 1)))
+        for a in nh {
+            switch a {
+            case .v4(let v): cfg.defaultNextHopIPv4 = v
+            case .v6(let v): cfg.defaultNextHopIPv6 = v
+            }
+        }
+        let routes = prefix.compactMap { IPPrefix($0) }.map {
+            AdvertisedRoute(prefix: $0, localPref: localPref, communities: community.compactMap { Community($0) },
+                            largeCommunities: largeCommunity.compactMap { LargeCommunity($0) })
+        }
+
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        @Sendable func say(_ s: String) {
+            let e = t0.duration(to: clock.now)
+            let ms = e.components.seconds * 1000 + e.components.attoseconds / 1_000_000_000_000_000
+            // Unbuffered, so a log file shows each line as it happens.
+            FileHandle.standardOutput.write(Data((String(format: "[%4lld.%03lld] ", ms / 1000, ms % 1000) + s + "\n").utf8))
+        }
+
+        say("BGP session with \(peerAddr) AS \(peerAsn) (\(isInternal ? "iBGP" : "eBGP")), we are AS \(myAsn) router-id \(rid)"
+            + (src.map { " from \($0)" } ?? "") + "; "
+            + (passive ? "passive, listening on port \(listenPort)" : "connecting to port \(peerPort)")
+            + "; TTL \(cfg.effectiveTTL)\(multihop != nil ? " (multihop)" : ""); hold time \(holdTime)s"
+            + "; TCP MD5 \(password?.isEmpty == false ? "on" : "off")"
+            + (gracefulRestart ? "; graceful restart, restart time \(restartTime)s" : ""))
+        if !routes.isEmpty { say("will advertise: " + routes.map(\.description).joined(separator: "; ")) }
+
+        let speaker = BGPSpeaker()
+        let onEvent: @Sendable (BGPPeerEvent) -> Void = { e in
+            switch e {
+            case .stateChanged(let c): say("state \(c.from) → \(c.to) (\(c.event)): \(c.reason)")
+            case .established(let n): Self.printNegotiated(n, say)
+            case .updateReceived(let u, let errors):
+                for p in u.withdrawnPrefixes { say("peer withdrew \(p)") }
+                let attrs = Self.describe(u.attributes)
+                for p in u.announcedPrefixes { say("peer announced \(p) \(attrs)") }
+                for err in errors { say("peer's UPDATE had an error handled per RFC 7606: \(err)") }
+            default: say(e.description)
+            }
+        }
+
+        if passive {
+            let listenOn = src ?? (peerAddr.family == .ipv4 ? IPAddress.v4(.any) : IPAddress.v6(.any))
+            do {
+                let port = try await speaker.listen(address: listenOn, port: listenPort)
+                say("listening on \(listenOn) port \(port)")
+            } catch {
+                say("error: \(error)")
+                await speaker.close()
+                throw ExitCode(1)
+            }
+        }
+        let bgpPeer: BGPPeer
+        do {
+            bgpPeer = try await speaker.addPeer(cfg, onEvent: onEvent)
+        } catch {
+            say("error: \(error)")
+            await speaker.close()
+            throw ExitCode(1)
+        }
+        if !routes.isEmpty { bgpPeer.setRoutes(routes) }
+        if let withdrawAfter, !routes.isEmpty {
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int(withdrawAfter * 1000)))
+                say("--withdraw-after \(withdrawAfter)s: withdrawing \(routes.count) prefix(es)")
+                bgpPeer.setRoutes([])
+            }
+        }
+
+        // Wait for SIGINT/SIGTERM or the duration.
+        let (stream, cont) = AsyncStream<String>.makeStream()
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        var sources: [any DispatchSourceSignal] = []
+        for (sig, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { cont.yield("received \(name)") }
+            s.resume()
+            sources.append(s)
+        }
+        if let duration {
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int(duration * 1000)))
+                cont.yield("--duration \(duration)s elapsed")
+            }
+        }
+        var why = "stopped"
+        for await w in stream { why = w; break }
+        for s in sources { s.cancel() }
+
+        let before = try? await bgpPeer.currentStatus()
+        say("\(why): stopping (Cease if a session is up)")
+        try? await bgpPeer.shutdown(shutdownCommunication: "metallb diagnose bgp: \(why)")
+        let final = try? await bgpPeer.currentStatus()
+        await speaker.close()
+        if let final { say("summary: \(final)") }
+
+        guard let st = before, st.establishedCount > 0 else {
+            say("result: the session never reached Established" + (before?.lastError.map { "; last error: \($0)" } ?? ""))
+            throw ExitCode(1)
+        }
+        if st.state != .established {
+            say("result: the session was Established \(st.establishedCount) time(s) but is down: "
+                + (st.lastDown?.description ?? st.lastError ?? "unknown reason"))
+            throw ExitCode(2)
+        }
+        say("result: OK, Established \(st.establishedCount) time(s)")
+    }
+
+    static func describe(_ a: PathAttributes) -> String {
+        var parts: [String] = []
+        if let nh = a.nextHop { parts.append("next-hop \(nh)") }
+        if let o = a.origin { parts.append("origin \(o)") }
+        if let p = a.effectiveASPath { parts.append("as-path [\(p)]") }
+        if let m = a.multiExitDisc { parts.append("med \(m)") }
+        if let l = a.localPref { parts.append("local-pref \(l)") }
+        if !a.communities.isEmpty { parts.append("communities \(a.communities.map(\.description).joined(separator: " "))") }
+        if !a.largeCommunities.isEmpty { parts.append("large-communities \(a.largeCommunities.map(\.description).joined(separator: " "))") }
+        return parts.joined(separator: ", ")
+    }
+
+    static func printNegotiated(_ n: NegotiatedSession, _ say: (String) -> Void) {
+        func caps(_ o: OpenMessage) -> String {
+            o.capabilities.map { c -> String in
+                switch c {
+                case .multiprotocol(let f): "multiprotocol \(f)"
+                case .routeRefresh: "route refresh"
+                case .enhancedRouteRefresh: "enhanced route refresh"
+                case .fourOctetAS(let a): "4-octet AS (\(a))"
+                case .extendedNextHop(let e): "extended next hop \(e.map(\.description).joined(separator: ","))"
+                case .gracefulRestart(let g): "graceful restart (\(g))"
+                case .unknown(let code, _): Self.capabilityName(code)
+                }
+            }.joined(separator: "; ")
+        }
+        say("peer OPEN: AS \(n.peerOpen.asNumber), hold time \(n.peerOpen.holdTime)s, BGP identifier \(n.peerOpen.bgpIdentifier)")
+        say("peer capabilities: \(caps(n.peerOpen))")
+        say("our capabilities: \(caps(n.localOpen))")
+        say("negotiated: \(n)")
+    }
+
+    static func capabilityName(_ code: UInt8) -> String {
+        switch code {
+        case 6: "extended message (code 6)"
+        case 9: "BGP role (code 9)"
+        case 69: "ADD-PATH (code 69)"
+        case 71: "long-lived graceful restart (code 71)"
+        case 73: "FQDN (code 73)"
+        case 128: "old-style route refresh (code 128)"
+        default: "capability code \(code)"
+        }
+    }
+}
