@@ -1,4 +1,5 @@
 import ArgumentParser
+import BFD
 import BGP
 import Dispatch
 import Foundation
@@ -39,6 +40,12 @@ struct DiagnoseBGP: AsyncParsableCommand {
     @Option(help: "Next hop for the advertised prefixes; give one IPv4 and/or one IPv6 (default: the session's local address).")
     var nextHop: [String] = []
     @Option(help: "Stop after this many seconds (default: until interrupted).") var duration: Double?
+    @Flag(help: "Run BFD (RFC 5880/5881, single hop, UDP 3784) with the peer; when BFD goes down the BGP session is torn down at once. Needs --source.")
+    var bfd = false
+    @Option(help: "BFD: the slowest rate at which we want the peer's packets, ms.") var bfdReceiveInterval: UInt32 = 300
+    @Option(help: "BFD: the fastest rate at which we send, ms.") var bfdTransmitInterval: UInt32 = 300
+    @Option(help: "BFD: packets missed before the path counts as down.") var bfdDetectMultiplier: UInt8 = 3
+    @Flag(help: "BFD: send nothing until the peer's BFD speaks first.") var bfdPassive = false
     @Option(help: "Seconds between connection attempts after a failure.") var connectRetry: Int = 5
     @Option(help: "Seconds a TCP connect may take before it counts as failed.") var connectTimeout: Int = 10
     @Option(help: "Withdraw the advertised prefixes after this many seconds and keep the session up (to watch the router remove them).")
@@ -58,6 +65,15 @@ struct DiagnoseBGP: AsyncParsableCommand {
         for c in largeCommunity where LargeCommunity(c) == nil { throw ValidationError("--large-community '\(c)' is not A:B:C") }
         for n in nextHop where IPAddress(n) == nil { throw ValidationError("--next-hop '\(n)' is not an IP address") }
         if restartTime > 4095 { throw ValidationError("--restart-time is at most 4095 seconds") }
+        if bfd {
+            guard source != nil else { throw ValidationError("--bfd needs --source (BFD packets go from that address)") }
+            do { try bfdParameters.validate() } catch { throw ValidationError("BFD settings: \(error)") }
+        }
+    }
+
+    var bfdParameters: BFDParameters {
+        BFDParameters(receiveInterval: bfdReceiveInterval, transmitInterval: bfdTransmitInterval, detectMultiplier: bfdDetectMultiplier,
+                      passiveMode: bfdPassive)
     }
 
     func run() async throws {
@@ -138,6 +154,31 @@ struct DiagnoseBGP: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if !routes.isEmpty { bgpPeer.setRoutes(routes) }
+        var bfdEndpoint: BFDEndpoint?
+        if bfd, let source {
+            do {
+                let endpoint = try BFDEndpoint(localAddress: source)
+                try await endpoint.addSession(peer: peer, parameters: bfdParameters)
+                bfdEndpoint = endpoint
+                let p = bfdParameters
+                say("BFD with \(peer) from \(source): transmit \(p.transmitInterval) ms, receive \(p.receiveInterval) ms, multiplier \(p.detectMultiplier)\(p.passiveMode ? ", passive" : "")")
+                Task {
+                    for await change in endpoint.stateChanges() {
+                        say("BFD \(change.old) → \(change.new) (\(change.diagnostic))")
+                        // RFC 5882 §4.3: a path that BFD declares down takes the session down now,
+                        // rather than after the hold time.
+                        if change.old == .up && change.new != .up {
+                            bgpPeer.pathDown(reason: "BFD session down: \(change.diagnostic)")
+                        }
+                    }
+                }
+            } catch {
+                say("error: BFD: \(error)")
+                try? await bgpPeer.shutdown(shutdownCommunication: "metallb diagnose bgp: BFD failed to start")
+                await speaker.close()
+                throw ExitCode(1)
+            }
+        }
         if let withdrawAfter, !routes.isEmpty {
             Task {
                 try? await Task.sleep(for: .milliseconds(Int(withdrawAfter * 1000)))
@@ -170,6 +211,7 @@ struct DiagnoseBGP: AsyncParsableCommand {
         let before = try? await bgpPeer.currentStatus()
         say("\(why): stopping (Cease if a session is up)")
         try? await bgpPeer.shutdown(shutdownCommunication: "metallb diagnose bgp: \(why)")
+        await bfdEndpoint?.stop()
         let final = try? await bgpPeer.currentStatus()
         await speaker.close()
         if let final { say("summary: \(final)") }
