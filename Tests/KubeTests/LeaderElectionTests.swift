@@ -60,7 +60,6 @@ actor LeadershipLog {
         await ta.value
         #expect(try await eventually(timeout: .seconds(10), interval: .milliseconds(10)) { await b.isLeader })
         let releaseHandover = ContinuousClock.now - t0
-        #expect(releaseHandover < .seconds(2), "hand-over after release took \(releaseHandover)")
 
         // b "crashes" (stops without releasing): c must wait out the lease duration.
         let tc = runLeading(c, log)
@@ -72,7 +71,9 @@ actor LeadershipLog {
         #expect(try await eventually(timeout: .seconds(10), interval: .milliseconds(10)) { await c.isLeader })
         let crashHandover = ContinuousClock.now - t1
         #expect(crashHandover >= .milliseconds(1000), "c took over before b's lease expired: \(crashHandover)")
-        #expect(crashHandover < .seconds(5), "hand-over after a crash took \(crashHandover)")
+        // Released, the lease passes on without waiting for it to expire; crashed, it cannot.
+        // (Relative, not absolute: both take longer on a loaded machine.)
+        #expect(releaseHandover < crashHandover, "hand-over after release (\(releaseHandover)) was not faster than after a crash (\(crashHandover))")
         let after = try await env.client.resource(Lease.self, namespace: env.namespace).get("lock")
         #expect(after.spec?.holderIdentity == "c")
         #expect((after.spec?.leaseTransitions ?? 0) >= 2)
