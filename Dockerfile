@@ -10,6 +10,8 @@ FROM ${SWIFT_IMAGE} AS build
 WORKDIR /src
 COPY Package.swift Package.resolved* ./
 COPY Sources ./Sources
+# SwiftPM checks every target of the manifest, test targets included.
+COPY Tests ./Tests
 RUN swift build -c release --product metallb
 # Root filesystem: the binary and every library the dynamic loader resolves for it, at the
 # same paths (the binary's RUNPATH names the toolchain's library directory).
