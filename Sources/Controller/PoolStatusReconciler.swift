@@ -2,14 +2,23 @@ import API
 import IPAM
 import Kube
 import Logging
+import Synchronization
 
 /// Keeps each IPAddressPool's status (`assignedIPv4`, `assignedIPv6`, `availableIPv4`,
 /// `availableIPv6`) and the pool metrics equal to the allocator's counters. Keys are pool
 /// names; the Service reconciler adds the pools it changed, and every pool change of the
 /// cluster adds that pool. The work queue coalesces a burst of allocations into one write.
 /// Counts beyond Int64 (IPv6 pools larger than 2^63 addresses) saturate at Int64.max.
+/// A pool's status is written at most once per `minimumInterval`: during a burst of
+/// allocations it trails by up to that long instead of taking the API budget the Services'
+/// own status writes need.
 public struct PoolStatusReconciler: Reconciler {
     public static let fieldManager = "metallb-controller"
+    public var minimumInterval: Duration = .seconds(1)
+    final class LastWrites: Sendable {
+        let times = Mutex<[String: ContinuousClock.Instant]>([:])
+    }
+    let lastWrites = LastWrites()
     let client: KubeClient
     let pools: Informer<IPAddressPool>
     let table: AllocationTable
@@ -36,6 +45,11 @@ public struct PoolStatusReconciler: Reconciler {
             assignedIPv4: Int64(c.assignedIPv4), assignedIPv6: Int64(c.assignedIPv6),
             availableIPv4: c.availableIPv4.int64Saturating, availableIPv6: c.availableIPv6.int64Saturating)
         if pool.status == status { return .done }
+        let now = ContinuousClock.now
+        if let last = lastWrites.times.withLock({ $0[key.name] }), now - last < minimumInterval {
+            return .requeueAfter(minimumInterval - (now - last))
+        }
+        lastWrites.times.withLock { $0[key.name] = now }
         _ = try await client.resource(IPAddressPool.self, namespace: key.namespace).mergePatch(
             key.name,
             patch: ["status": [
