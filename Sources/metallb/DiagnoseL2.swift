@@ -69,11 +69,7 @@ struct DiagnoseL2: AsyncParsableCommand {
     var logLevel: LogLevelOption = .info
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = logLevel.level
-            return h
-        }
+        logLevel.bootstrap()
         let parsed = try parse()
         let announcer: Announcer
         do {

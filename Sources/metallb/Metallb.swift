@@ -38,14 +38,7 @@ struct RoleOptions: ParsableArguments {
     @Option(help: "Requests the client may send at once above the rate limit.")
     var kubeApiBurst: Int = 100
 
-    func bootstrapLogging() {
-        let level = logLevel.level
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
-    }
+    func bootstrapLogging() { logLevel.bootstrap() }
 
     func kubeConfig() throws -> KubeConfig {
         var c = try KubeConfig.load(kubeconfig: kubeconfig)
@@ -61,6 +54,16 @@ struct RoleOptions: ParsableArguments {
 
 enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
     case all, debug, info, warn, error, none
+
+    /// Logs to standard error at this level, for the whole process.
+    func bootstrap() {
+        let level = self.level
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+    }
 
     var level: Logger.Level {
         switch self {
