@@ -152,21 +152,29 @@ public actor LeaderElector {
     }
 
     /// Empties the lease if this candidate still holds it, so that another takes over at once.
+    /// A conflict is retried: a renewal cancelled on our side may still reach the server after
+    /// our read, and giving up then would make the others wait for the lease to expire.
     public func release() async {
-        do {
-            guard var lease = try await leases.getIfExists(config.leaseName),
-                lease.spec?.holderIdentity == config.identity
-            else { return }
-            let now = KubeTime.microTime()
-            lease.spec?.holderIdentity = ""
-            lease.spec?.leaseDurationSeconds = 1
-            lease.spec?.renewTime = now
-            lease.spec?.acquireTime = now
-            _ = try await leases.update(lease)
-            currentLeader = nil
-            logger.info("released the lease", metadata: ["lease": "\(config.leaseName)"])
-        } catch {
-            logger.warning("could not release the lease", metadata: ["error": "\(error)"])
+        for attempt in 1...3 {
+            do {
+                guard var lease = try await leases.getIfExists(config.leaseName),
+                    lease.spec?.holderIdentity == config.identity
+                else { return }
+                let now = KubeTime.microTime()
+                lease.spec?.holderIdentity = ""
+                lease.spec?.leaseDurationSeconds = 1
+                lease.spec?.renewTime = now
+                lease.spec?.acquireTime = now
+                _ = try await leases.update(lease)
+                currentLeader = nil
+                logger.info("released the lease", metadata: ["lease": "\(config.leaseName)"])
+                return
+            } catch let e as KubeError where e.isConflict && attempt < 3 {
+                continue
+            } catch {
+                logger.warning("could not release the lease", metadata: ["error": "\(error)"])
+                return
+            }
         }
     }
 }
