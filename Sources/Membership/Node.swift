@@ -70,15 +70,27 @@ public final class MembershipNode: Sendable {
         var boundAddress: MemberAddress?
         var scheduling: SchedulingOutcome?
         var thread: pthread_t?
+        /// Changes decided but not yet handed to `onChange` (filled under the lock, delivered outside it).
+        var pendingHandlerUpdates: [AliveSetUpdate] = []
     }
 
     private let shared = Mutex(Shared())
+    private let onChange: (@Sendable (AliveSetUpdate) -> Void)?
+    /// Serialises `onChange` calls, so that updates decided on different threads reach it one at a time and in order.
+    private let handlerOrder = Mutex(())
 
     /// - Parameters:
     ///   - bind: local address and port (port 0 picks a free one, see `boundAddress`).
+    ///   - onChange: called with every alive-set change as soon as it is decided, before `changes()` subscribers see it,
+    ///     on the thread that decided it: usually the node's own real-time thread, else the caller of `setMembers` or
+    ///     `setReady`. Calls are serialised and in order. This is the failover fast path: a takeover acted on here does not
+    ///     wait for Swift's cooperative pool, which busy work on a loaded machine can delay by tens of milliseconds. Keep
+    ///     it short and non-blocking (no logging, no awaiting, no API calls): it delays the next heartbeat.
     public init(config: MembershipConfig = MembershipConfig(), name: String, bind: MemberAddress, keyring: MembershipKeyring,
-                scheduling: SchedulingRequest = .default) throws(MembershipNodeError) {
+                scheduling: SchedulingRequest = .default,
+                onChange: (@Sendable (AliveSetUpdate) -> Void)? = nil) throws(MembershipNodeError) {
         do { try config.validate() } catch { throw .config(error) }
+        self.onChange = onChange
         self.config = config
         self.name = name
         self.bindAddress = bind
@@ -152,9 +164,10 @@ public final class MembershipNode: Sendable {
             if var m = s.machine {
                 let actions = m.setMembers(members, now: Self.monotonicNow())
                 s.machine = m
-                Self.publish(actions, in: &s)
+                publish(actions, in: &s)
             }
         }
+        deliverToHandler()
         poke()
     }
 
@@ -165,9 +178,10 @@ public final class MembershipNode: Sendable {
             if var m = s.machine {
                 let actions = m.setReady(member, ready, now: Self.monotonicNow())
                 s.machine = m
-                Self.publish(actions, in: &s)
+                publish(actions, in: &s)
             }
         }
+        deliverToHandler()
         poke()
     }
 
@@ -213,7 +227,7 @@ public final class MembershipNode: Sendable {
                 var actions = m.setMembers(s.members, now: now)
                 for (n, r) in s.readiness { actions += m.setReady(n, r, now: now) }
                 s.machine = m
-                Self.publish(actions, in: &s)
+                publish(actions, in: &s)
                 s.socket = fd
                 s.wake = wake
                 s.wakeWrite = wakeWrite
@@ -248,6 +262,7 @@ public final class MembershipNode: Sendable {
             throw .thread(rc)
         }
         shared.withLock { $0.thread = thread }
+        deliverToHandler()
     }
 
     /// Stops the thread and closes the socket. `graceful` first sends leave messages so peers drop us at once
@@ -269,6 +284,18 @@ public final class MembershipNode: Sendable {
         for c in subscribers { c.finish() }
     }
 
+    /// Hands queued alive-set changes to `onChange`, outside the state lock.
+    private func deliverToHandler() {
+        guard let onChange else { return }
+        handlerOrder.withLock { _ in
+            let updates = shared.withLock { s in
+                defer { s.pendingHandlerUpdates.removeAll() }
+                return s.pendingHandlerUpdates
+            }
+            for update in updates { onChange(update) }
+        }
+    }
+
     // MARK: - Thread
 
     /// Wakes the thread to recompute its deadline (under the lock, so the pipe cannot be closed meanwhile).
@@ -281,6 +308,13 @@ public final class MembershipNode: Sendable {
     }
 
     private func run() {
+        // Named so that `top -H`, `ps -L` and tests can tell it apart.
+        // (pthread_setname_np is a GNU extension Swift's Glibc module does not export; /proc/thread-self/comm is the same.)
+        let comm = open("/proc/thread-self/comm", O_WRONLY)
+        if comm >= 0 {
+            _ = "membership".withCString { write(comm, $0, 10) }
+            close(comm)
+        }
         let outcome = ThreadScheduling.apply(schedulingRequest)
         let (fd, wake, isV6) = shared.withLock { s in
             s.scheduling = outcome
@@ -318,16 +352,18 @@ public final class MembershipNode: Sendable {
                     s.counters.packetsReceived += 1
                     s.counters.bytesReceived += UInt64(bytes.count)
                     switch m.receive(bytes, now: at) {
-                    case .success(let actions): Self.publish(actions, in: &s)
+                    case .success(let actions): publish(actions, in: &s)
                     case .failure(let error): s.counters.dropped[error.reason, default: 0] += 1
                     }
                 }
                 let actions = m.tick(now: Self.monotonicNow())
                 s.machine = m
-                Self.publish(actions, in: &s)
+                publish(actions, in: &s)
                 return actions
             }
+            // Heartbeats first (peers must not wait for our takeover work), then the takeover itself.
             send(sends, fd: fd, isV6: isV6, heartbeats: true)
+            deliverToHandler()
         }
         let leave = shared.withLock { s -> [MembershipAction] in
             guard s.gracefulStop, var m = s.machine else { return [] }
@@ -375,7 +411,11 @@ public final class MembershipNode: Sendable {
     }
 
     /// Applies non-send actions to the shared state (alive set, subscribers, counters).
-    private static func publish(_ actions: [MembershipAction], in s: inout Shared) {
+    private func publish(_ actions: [MembershipAction], in s: inout Shared) {
+        Self.publish(actions, in: &s, hasHandler: onChange != nil)
+    }
+
+    private static func publish(_ actions: [MembershipAction], in s: inout Shared, hasHandler: Bool) {
         for action in actions {
             switch action {
             case .send: break
@@ -383,6 +423,7 @@ public final class MembershipNode: Sendable {
             case .aliveSetChanged(let change):
                 s.alive = change.alive
                 let update = AliveSetUpdate(change: change, wallTime: Date())
+                if hasHandler { s.pendingHandlerUpdates.append(update) }
                 for c in s.subscribers.values { c.yield(update) }
             }
         }

@@ -1,6 +1,7 @@
 import API
 import ArgumentParser
 import Foundation
+import Synchronization
 import Layer2
 import Logging
 import Membership
@@ -84,23 +85,35 @@ struct DiagnoseL2: AsyncParsableCommand {
         } catch {
             throw ArgumentParser.ValidationError("cannot open the interfaces \(parsed.interfaces.joined(separator: ", ")): \(error)")
         }
-        let membership = try MembershipNode(config: parsed.config, name: node, bind: parsed.bind, keyring: parsed.keyring)
+        let requests = parsed.requests
+        let name = node
+        // The takeover runs on the membership thread, as soon as a change is decided (see `MembershipNode.init`'s
+        // onChange): the first gratuitous ARP/NA leaves inside `setOwned`, without waiting for the cooperative pool.
+        let handlerOwned = Mutex<Set<ServiceIP>>([])
+        let membership = try MembershipNode(config: parsed.config, name: node, bind: parsed.bind, keyring: parsed.keyring,
+                                            onChange: { update in
+            let alive = update.change.alive.union([name])
+            let now = Set(Election.owned(by: name, requests.map { ElectionRequest(serviceKey: $0.serviceKey, ips: $0.ips, eligibleNodes: alive) }))
+            let before = handlerOwned.withLock { owned in
+                defer { owned = now }
+                return owned
+            }
+            announcer.setOwned(serviceIPs: now)
+            // A member came (back): announce what we keep too, so that hosts that learned
+            // another MAC during a partition learn ours again.
+            if !update.change.added.isEmpty && !before.intersection(now).isEmpty { announcer.reannounce() }
+        })
         membership.setMembers(parsed.members)
         try membership.start()
         say("speaker \(node): membership on \(membership.boundAddress.map(\.description) ?? "?"), \(parsed.requests.count) Services, answering on \(parsed.interfaces.joined(separator: ", ")); scheduling: \(membership.schedulingOutcome.map { "\($0)" } ?? "pending")")
 
-        let requests = parsed.requests
-        let name = node
         let statusFile = self.statusFile
+        // Reporting only: what to own was already acted on by the handler above.
         let follow = Task {
             var owned: Set<ServiceIP> = []
             for await update in membership.changes() {
                 let alive = update.change.alive.union([name])
                 let now = Set(Election.owned(by: name, requests.map { ElectionRequest(serviceKey: $0.serviceKey, ips: $0.ips, eligibleNodes: alive) }))
-                let change = announcer.setOwned(serviceIPs: now)
-                // A member came (back): announce what we keep too, so that hosts that learned
-                // another MAC during a partition learn ours again.
-                if !update.change.added.isEmpty && !owned.isEmpty { announcer.reannounce() }
                 let gained = now.subtracting(owned), lost = owned.subtracting(now)
                 owned = now
                 var line = "alive \(alive.sorted().joined(separator: ",")); owning \(now.count) of \(requests.reduce(0) { $0 + $1.ips.count }) IPs"
@@ -112,7 +125,6 @@ struct DiagnoseL2: AsyncParsableCommand {
                     for ip in gained.sorted() { say("  takes \(ip.ip) (\(ip.serviceKey))") }
                     for ip in lost.sorted() { say("  releases \(ip.ip) (\(ip.serviceKey))") }
                 }
-                _ = change
                 if let path = statusFile {
                     let json: [String: Any] = ["node": name, "alive": alive.sorted(), "owned": now.map(\.ip.description).sorted()]
                     if let data = try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]) {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Membership
 
@@ -149,6 +150,61 @@ struct MembershipSocketTests {
         // After stop, a new subscription ends at once.
         var after = s0.changes().makeAsyncIterator()
         #expect(await after.next() == nil)
+    }
+
+    /// The failover fast path: `onChange` sees every change, in order, on the node's own thread (not the caller's),
+    /// no later than the `changes()` stream, and the last update it saw matches the node's alive set.
+    @Test func changeHandlerRunsOnTheNodeThreadInOrderBeforeSubscribers() async throws {
+        struct Seen: Sendable {
+            var update: AliveSetUpdate
+            var thread: String
+            var at: MonotonicTime
+        }
+        let log = Mutex<[Seen]>([])
+        let record: @Sendable (AliveSetUpdate) -> Void = { update in
+            let now = MembershipNode.monotonicNow()
+            let thread = ((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "?")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            log.withLock { $0.append(Seen(update: update, thread: thread, at: now)) }
+        }
+        var nodes: [String: MembershipNode] = [:]
+        for n in ["h0", "h1", "h2"] {
+            let handler: (@Sendable (AliveSetUpdate) -> Void)? = n == "h0" ? record : nil
+            let node = try MembershipNode(name: n, bind: try MemberAddress(host: "127.0.0.1", port: 0), keyring: keyring(),
+                                          onChange: handler)
+            try node.start()
+            nodes[n] = node
+        }
+        defer { for n in nodes.values { n.stop(graceful: false) } }
+        var list: [String: MemberAddress] = [:]
+        for (n, node) in nodes { list[n] = try #require(node.boundAddress) }
+        let observer = try #require(nodes["h0"])
+        let stream = observer.changes()
+        for node in nodes.values { node.setMembers(list) }
+        #expect(await Self.eventually { observer.aliveSet == ["h0", "h1", "h2"] }, "never converged")
+
+        let streamSaw = Mutex<MonotonicTime?>(nil)
+        let reader = Task {
+            for await u in stream where u.change.removed["h2"] != nil {
+                streamSaw.withLock { $0 = MembershipNode.monotonicNow() }
+                return
+            }
+        }
+        try #require(nodes["h2"]).stop(graceful: false)
+        #expect(await Self.eventually { streamSaw.withLock { $0 } != nil }, "the stream never reported h2's removal")
+        reader.cancel()
+
+        let updates = log.withLock { $0 }
+        #expect(!updates.isEmpty)
+        // Decision times never go backwards: the handler got them in order.
+        for (a, b) in zip(updates, updates.dropFirst()) { #expect(a.update.change.at <= b.update.change.at) }
+        // The timeout was decided, and handled, on the node's own thread.
+        let removal = try #require(updates.first { $0.update.change.removed["h2"] != nil }, "the handler never saw h2 go")
+        #expect(removal.update.change.removed["h2"] == .timeout)
+        #expect(removal.thread == "membership")
+        let streamTime = try #require(streamSaw.withLock { $0 })
+        #expect(removal.at <= streamTime)
+        #expect(updates.last?.update.change.alive == observer.aliveSet)
     }
 
     @Test func startTwiceAndBindErrorsAreTyped() throws {
