@@ -58,9 +58,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(name: "CLinuxSupport"),
         .target(
             name: "Membership",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CLinuxSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .target(name: "IPAM", swiftSettings: strict),

@@ -45,6 +45,14 @@ public struct MembershipConfig: Sendable, Equatable {
     public var forgetAfter: Duration = .seconds(30)
     /// Leave messages sent on graceful stop (each with its own sequence number; UDP may lose one).
     public var leaveRepeats: Int = 2
+    /// Run a standby thread beside the node's thread, the two pinned to different CPUs (when the process may use two):
+    /// the standby does the work of any deadline the first has missed by `standbySlack`. A hypervisor takes a vCPU away
+    /// for ~100 ms at a time (measured here, one vCPU at a time, never both at once); without a standby that silences
+    /// our heartbeats and delays our detection and takeover by as much. Off: one unpinned thread.
+    public var standbyThread: Bool = true
+    /// How late the node's thread may be at a deadline before the standby does the work: above the normal wake-up
+    /// latency of a real-time thread, far below the timeout.
+    public var standbySlack: Duration = .milliseconds(3)
 
     public init() {}
 
@@ -81,5 +89,8 @@ public struct MembershipConfig: Sendable, Equatable {
         guard stallGrace >= .zero else { throw .invalid(field: "stallGrace", reason: "must not be negative") }
         guard forgetAfter >= timeout else { throw .invalid(field: "forgetAfter", reason: "must be at least timeout") }
         guard leaveRepeats >= 0 else { throw .invalid(field: "leaveRepeats", reason: "must not be negative") }
+        guard standbySlack > .zero, standbySlack < timeout else {
+            throw .invalid(field: "standbySlack", reason: "must be between 0 and timeout")
+        }
     }
 }

@@ -1,7 +1,21 @@
 #if canImport(Glibc)
+import CLinuxSupport
 import Glibc
 import Foundation
 import Synchronization
+
+/// Where the node's threads run: the CPU each is pinned to (nil: not pinned), and why when there is no standby.
+public struct ThreadPlacement: Hashable, Sendable, CustomStringConvertible {
+    public var primaryCPU: Int32?
+    public var standbyCPU: Int32?
+    /// Why there is no standby thread (nil when there is one).
+    public var noStandbyReason: String?
+
+    public var description: String {
+        if let reason = noStandbyReason { return "one thread\(primaryCPU.map { " on CPU \($0)" } ?? "") (no standby: \(reason))" }
+        return "thread on CPU \(primaryCPU.map(String.init) ?? "any"), standby on CPU \(standbyCPU.map(String.init) ?? "any")"
+    }
+}
 
 /// A published alive-set change, with the wall-clock time it was decided (to line up with packet captures).
 public struct AliveSetUpdate: Hashable, Sendable {
@@ -18,6 +32,8 @@ public struct MembershipCounters: Hashable, Sendable {
     public var sendErrors: UInt64 = 0
     public var heartbeatRounds: UInt64 = 0
     public var restartsSeen: UInt64 = 0
+    /// Deadlines the standby thread handled because the node's thread was late by more than `standbySlack`.
+    public var standbyTakeovers: UInt64 = 0
     public var dropped: [DropReason: UInt64] = [:]
 
     public var droppedTotal: UInt64 { dropped.values.reduce(0, +) }
@@ -70,6 +86,10 @@ public final class MembershipNode: Sendable {
         var boundAddress: MemberAddress?
         var scheduling: SchedulingOutcome?
         var thread: pthread_t?
+        var standbyThread: pthread_t?
+        var placement: ThreadPlacement?
+        /// Tests: the node's thread sleeps until then, as if its vCPU were taken away.
+        var primaryStalledUntil: MonotonicTime?
         /// Changes decided but not yet handed to `onChange` (filled under the lock, delivered outside it).
         var pendingHandlerUpdates: [AliveSetUpdate] = []
     }
@@ -108,6 +128,9 @@ public final class MembershipNode: Sendable {
 
     /// The address the socket is bound to (with the real port), once started.
     public var boundAddress: MemberAddress? { shared.withLock { $0.boundAddress } }
+
+    /// The CPUs the node's threads are pinned to, once started.
+    public var threadPlacement: ThreadPlacement? { shared.withLock { $0.placement } }
 
     /// What the kernel granted the thread, once it runs.
     public var schedulingOutcome: SchedulingOutcome? { shared.withLock { $0.scheduling } }
@@ -240,15 +263,27 @@ public final class MembershipNode: Sendable {
             shared.withLock { $0.started = false }
             throw .config(error)
         }
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            let node = Unmanaged<MembershipNode>.fromOpaque(raw!).takeRetainedValue()
-            node.run()
-            return nil
-        }, box)
-        guard rc == 0 else {
-            Unmanaged<MembershipNode>.fromOpaque(box).release()
+        let placement = Self.placement(name: name, standby: config.standbyThread)
+        shared.withLock { $0.placement = placement }
+        // The standby first, so that the node's thread, which closes the socket when it ends, can always join it.
+        if placement.noStandbyReason == nil {
+            // Without its standby the node still works, as a single thread: report it and go on.
+            if let standby = try? spawn(.standby, cpu: placement.standbyCPU) {
+                shared.withLock { $0.standbyThread = standby }
+            } else {
+                shared.withLock { $0.placement?.noStandbyReason = "pthread_create failed" }
+            }
+        }
+        let thread: pthread_t
+        do throws(MembershipNodeError) {
+            thread = try spawn(.primary, cpu: placement.primaryCPU)
+        } catch {
+            let standby = shared.withLock { s in
+                s.stopRequested = true
+                defer { s.standbyThread = nil }
+                return s.standbyThread
+            }
+            if let standby { pthread_join(standby, nil) }
             shared.withLock { s in
                 close(s.socket)
                 close(s.wake)
@@ -258,8 +293,9 @@ public final class MembershipNode: Sendable {
                 s.wakeWrite = -1
                 s.machine = nil
                 s.started = false
+                s.stopRequested = false
             }
-            throw .thread(rc)
+            throw error
         }
         shared.withLock { $0.thread = thread }
         deliverToHandler()
@@ -275,6 +311,7 @@ public final class MembershipNode: Sendable {
             return s.thread
         }
         poke()
+        // The node's thread joins its standby before it closes the socket.
         if let thread { pthread_join(thread, nil) }
         // finish() runs onTermination synchronously, which takes the lock: finish outside it.
         let subscribers = shared.withLock { s in
@@ -284,16 +321,31 @@ public final class MembershipNode: Sendable {
         for c in subscribers { c.finish() }
     }
 
-    /// Hands queued alive-set changes to `onChange`, outside the state lock.
+    /// Tests: makes the node's (primary) thread stop running for `duration` from its next wake-up, as a hypervisor
+    /// taking its vCPU away would.
+    func simulatePrimaryStall(for duration: Duration) {
+        shared.withLock { $0.primaryStalledUntil = Self.monotonicNow() + duration }
+        poke()
+    }
+
+    /// Hands queued alive-set changes to `onChange`, outside the state lock. Whoever holds the handler's turn drains the
+    /// queue, and checks again after letting go; others do not wait (a thread stalled inside the handler must not stop
+    /// the other thread's heartbeats).
     private func deliverToHandler() {
         guard let onChange else { return }
-        handlerOrder.withLock { _ in
-            let updates = shared.withLock { s in
-                defer { s.pendingHandlerUpdates.removeAll() }
-                return s.pendingHandlerUpdates
+        repeat {
+            let took: Void? = handlerOrder.withLockIfAvailable { _ in
+                while true {
+                    let updates = shared.withLock { s in
+                        defer { s.pendingHandlerUpdates.removeAll() }
+                        return s.pendingHandlerUpdates
+                    }
+                    if updates.isEmpty { break }
+                    for update in updates { onChange(update) }
+                }
             }
-            for update in updates { onChange(update) }
-        }
+            if took == nil { return }
+        } while shared.withLock { !$0.pendingHandlerUpdates.isEmpty }
     }
 
     // MARK: - Thread
@@ -307,21 +359,63 @@ public final class MembershipNode: Sendable {
         }
     }
 
-    private func run() {
-        // Named so that `top -H`, `ps -L` and tests can tell it apart.
-        // (pthread_setname_np is a GNU extension Swift's Glibc module does not export; /proc/thread-self/comm is the same.)
-        let comm = open("/proc/thread-self/comm", O_WRONLY)
-        if comm >= 0 {
-            _ = "membership".withCString { write(comm, $0, 10) }
-            close(comm)
+    private enum Role { case primary, standby }
+
+    /// Starts a thread running `run(role, cpu)`.
+    private func spawn(_ role: Role, cpu: Int32?) throws(MembershipNodeError) -> pthread_t {
+        final class Start {
+            let node: MembershipNode
+            let role: Role
+            let cpu: Int32?
+            init(node: MembershipNode, role: Role, cpu: Int32?) { self.node = node; self.role = role; self.cpu = cpu }
         }
+        let box = Unmanaged.passRetained(Start(node: self, role: role, cpu: cpu)).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
+            start.node.run(start.role, cpu: start.cpu)
+            return nil
+        }, box)
+        guard rc == 0 else {
+            Unmanaged<Start>.fromOpaque(box).release()
+            throw .thread(rc)
+        }
+        return thread
+    }
+
+    /// Two CPUs the process may use, chosen by a stable hash of the node name (so that several nodes on one machine, as
+    /// in tests, spread), or why there is no standby.
+    private static func placement(name: String, standby: Bool) -> ThreadPlacement {
+        guard standby else { return ThreadPlacement(noStandbyReason: "disabled") }
+        var cpus = [Int32](repeating: 0, count: 1024)
+        let n = Int(clinux_allowed_cpus(&cpus, Int32(cpus.count)))
+        guard n >= 2 else {
+            return ThreadPlacement(noStandbyReason: n < 0 ? "sched_getaffinity: \(String(cString: strerror(-Int32(n))))" : "only one CPU allowed")
+        }
+        var hash: UInt32 = 2_166_136_261  // FNV-1a
+        for byte in name.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        let i = Int(hash % UInt32(n))
+        return ThreadPlacement(primaryCPU: cpus[i], standbyCPU: cpus[(i + 1) % n])
+    }
+
+    private func run(_ role: Role, cpu: Int32?) {
+        // Named so that `top -H`, `ps -L` and tests can tell them apart.
+        _ = clinux_name_current_thread(role == .primary ? "membership" : "membership-sb")
         let outcome = ThreadScheduling.apply(schedulingRequest)
+        let pinned = cpu.map { clinux_pin_current_thread($0) }
         let (fd, wake, isV6) = shared.withLock { s in
-            s.scheduling = outcome
+            if role == .primary { s.scheduling = outcome }
+            if let pinned, pinned != 0 {
+                // Unpinned, the thread still runs; the placement says so.
+                if role == .primary { s.placement?.primaryCPU = nil } else { s.placement?.standbyCPU = nil }
+            }
             return (s.socket, s.wake, s.boundAddress?.isIPv6 ?? false)
         }
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        var received: [([UInt8], MonotonicTime)] = []
+        var scratch = Scratch()
+        if role == .standby {
+            runStandby(fd: fd, isV6: isV6, scratch: &scratch)
+            return
+        }
         var busyLoops = 0
         while true {
             let (deadline, stopping) = shared.withLock { s in (s.machine?.nextDeadline, s.stopRequested) }
@@ -335,36 +429,22 @@ public final class MembershipNode: Sendable {
             // poll(2) counts milliseconds: round up, so we wake at most 1 ms late and never spin before a deadline.
             let timeoutMs = Int32(min(Int64(Int32.max), (waitNs + 999_999) / 1_000_000))
             _ = poll(&fds, 2, timeoutMs)
+            if let until = shared.withLock({ s in defer { s.primaryStalledUntil = nil }; return s.primaryStalledUntil }) {
+                var ts = timespec(tv_sec: Int(until.nanoseconds / 1_000_000_000), tv_nsec: Int(until.nanoseconds % 1_000_000_000))
+                while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+            }
             if fds[1].revents != 0 {
                 var sink = [UInt8](repeating: 0, count: 64)
                 while read(wake, &sink, sink.count) > 0 {}
             }
-            // Drain everything queued before judging anyone: after a stall the queue holds the proof peers are alive.
-            received.removeAll(keepingCapacity: true)
-            while received.count < 4096 {
-                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-                if n < 0 { break }
-                received.append((Array(buffer[0 ..< n]), Self.monotonicNow()))
-            }
-            let sends = shared.withLock { s -> [MembershipAction] in
-                guard var m = s.machine else { return [] }
-                for (bytes, at) in received {
-                    s.counters.packetsReceived += 1
-                    s.counters.bytesReceived += UInt64(bytes.count)
-                    switch m.receive(bytes, now: at) {
-                    case .success(let actions): publish(actions, in: &s)
-                    case .failure(let error): s.counters.dropped[error.reason, default: 0] += 1
-                    }
-                }
-                let actions = m.tick(now: Self.monotonicNow())
-                s.machine = m
-                publish(actions, in: &s)
-                return actions
-            }
-            // Heartbeats first (peers must not wait for our takeover work), then the takeover itself.
-            send(sends, fd: fd, isV6: isV6, heartbeats: true)
-            deliverToHandler()
+            processOnce(fd: fd, isV6: isV6, scratch: &scratch)
         }
+        // The standby must be gone before the socket closes (it could otherwise read a reused descriptor).
+        let standby = shared.withLock { s in
+            defer { s.standbyThread = nil }
+            return s.standbyThread
+        }
+        if let standby { pthread_join(standby, nil) }
         let leave = shared.withLock { s -> [MembershipAction] in
             guard s.gracefulStop, var m = s.machine else { return [] }
             let actions = m.leave()
@@ -380,6 +460,71 @@ public final class MembershipNode: Sendable {
             s.wake = -1
             s.wakeWrite = -1
             s.alive = nil
+        }
+    }
+
+    /// Per-thread receive buffers.
+    private struct Scratch {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var received: [([UInt8], MonotonicTime)] = []
+    }
+
+    /// One round of work: drain the socket, feed the state machine, tick, send, hand changes to `onChange`.
+    /// Either thread may run it; the state lock keeps the machine consistent.
+    private func processOnce(fd: Int32, isV6: Bool, scratch: inout Scratch, standby: Bool = false) {
+        // Drain everything queued before judging anyone: after a stall the queue holds the proof peers are alive.
+        scratch.received.removeAll(keepingCapacity: true)
+        while scratch.received.count < 4096 {
+            let n = scratch.buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n < 0 { break }
+            scratch.received.append((Array(scratch.buffer[0 ..< n]), Self.monotonicNow()))
+        }
+        let received = scratch.received
+        let sends = shared.withLock { s -> [MembershipAction] in
+            guard var m = s.machine, !s.stopRequested || !standby else { return [] }
+            for (bytes, at) in received {
+                s.counters.packetsReceived += 1
+                s.counters.bytesReceived += UInt64(bytes.count)
+                switch m.receive(bytes, now: at) {
+                case .success(let actions): publish(actions, in: &s)
+                case .failure(let error): s.counters.dropped[error.reason, default: 0] += 1
+                }
+            }
+            let now = Self.monotonicNow()
+            // Checked under the lock: the other thread may have done this deadline's work meanwhile.
+            if standby {
+                guard m.nextDeadline + config.standbySlack <= now || !received.isEmpty else {
+                    s.machine = m
+                    return []
+                }
+                if m.nextDeadline + config.standbySlack <= now { s.counters.standbyTakeovers += 1 }
+            }
+            let actions = m.tick(now: now)
+            s.machine = m
+            publish(actions, in: &s)
+            return actions
+        }
+        // Heartbeats first (peers must not wait for our takeover work), then the takeover itself.
+        send(sends, fd: fd, isV6: isV6, heartbeats: true)
+        deliverToHandler()
+    }
+
+    /// The standby sleeps until each deadline plus `standbySlack` and does the round only if it is still due then
+    /// (the node's thread was late: its vCPU taken away, or starved). It never closes anything.
+    private func runStandby(fd: Int32, isV6: Bool, scratch: inout Scratch) {
+        let slack = config.standbySlack
+        while true {
+            let (deadline, stopping) = shared.withLock { s in (s.machine?.nextDeadline, s.stopRequested) }
+            if stopping { return }
+            let now = Self.monotonicNow()
+            // At most 50 ms asleep, so that stop() is never kept waiting long.
+            let wakeAt = min((deadline ?? now + .milliseconds(50)) + slack, now + .milliseconds(50))
+            var ts = timespec(tv_sec: Int(wakeAt.nanoseconds / 1_000_000_000), tv_nsec: Int(wakeAt.nanoseconds % 1_000_000_000))
+            while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+            let due = shared.withLock { s in
+                !s.stopRequested && (s.machine.map { $0.nextDeadline + slack <= Self.monotonicNow() } ?? false)
+            }
+            if due { processOnce(fd: fd, isV6: isV6, scratch: &scratch, standby: true) }
         }
     }
 

@@ -207,6 +207,44 @@ struct MembershipSocketTests {
         #expect(updates.last?.update.change.alive == observer.aliveSet)
     }
 
+    /// A stalled node thread (its vCPU taken away for longer than the timeout) is covered by the standby thread on the
+    /// other CPU: peers keep hearing it, nobody is declared dead. Control: without the standby the same stall is a
+    /// (false) death. Needs two CPUs, which this machine and CI have.
+    @Test(arguments: [true, false])
+    func standbyThreadCoversAStalledNodeThread(standby: Bool) async throws {
+        var config = MembershipConfig()
+        config.standbyThread = standby
+        let names = ["s0", "s1", "s2"]
+        let nodes = try Self.startNodes(names, host: "127.0.0.1", config: config)
+        defer { for n in nodes.values { n.stop(graceful: false) } }
+        #expect(await Self.eventually { nodes.values.allSatisfy { $0.aliveSet == Set(names) } }, "never converged")
+        let victim = try #require(nodes["s0"])
+        let placement = try #require(victim.threadPlacement)
+        if standby {
+            #expect(placement.noStandbyReason == nil, "\(placement)")
+            #expect(placement.primaryCPU != nil && placement.standbyCPU != nil && placement.primaryCPU != placement.standbyCPU, "\(placement)")
+        } else {
+            #expect(placement.noStandbyReason == "disabled")
+        }
+        let streams = ["s1", "s2"].compactMap { nodes[$0]?.changes() }
+        // 3 × the timeout: long enough that a real silence is always seen.
+        victim.simulatePrimaryStall(for: config.timeout * 3)
+        try await Task.sleep(for: config.timeout * 3 + .milliseconds(200))
+        var removals = 0
+        for stream in streams {
+            if await Self.removal(of: "s0", in: stream, seconds: 0.2) != nil { removals += 1 }
+        }
+        let takeovers = victim.counters.standbyTakeovers
+        print("standby \(standby): \(placement); s0 removed by \(removals) of 2 peers; standby takeovers \(takeovers)")
+        if standby {
+            #expect(removals == 0)
+            #expect(takeovers > 0)
+        } else {
+            #expect(removals == 2)
+            #expect(takeovers == 0)
+        }
+    }
+
     @Test func startTwiceAndBindErrorsAreTyped() throws {
         let node = try MembershipNode(name: "e0", bind: try MemberAddress(host: "127.0.0.1", port: 0), keyring: keyring())
         try node.start()

@@ -1,0 +1,17 @@
+// Thin wrappers around GNU extensions that Swift's Glibc module does not export (they need _GNU_SOURCE).
+#ifndef CLINUXSUPPORT_H
+#define CLINUXSUPPORT_H
+
+/// Pins the calling thread to one CPU (sched_setaffinity(2)). Returns 0 or an errno value.
+int clinux_pin_current_thread(int cpu);
+
+/// Writes the CPUs the calling thread may run on into `cpus` (at most `max`), ascending; returns how many, or -errno.
+int clinux_allowed_cpus(int *cpus, int max);
+
+/// The CPU the calling thread runs on now (sched_getcpu(3)), or -1.
+int clinux_current_cpu(void);
+
+/// Names the calling thread (at most 15 bytes are kept; pthread_setname_np(3)). Returns 0 or an errno value.
+int clinux_name_current_thread(const char *name);
+
+#endif
