@@ -3,8 +3,12 @@
 # node namespaces ($P-n1..3, eth0 10.251.0.11-13/23, fd00:251::11-13/64) and a client
 # ($P-client, 10.251.0.100, fd00:251::100). Nothing else is touched: only these namespaces
 # and their veths, removed by l2net_cleanup.
+# Set L2NET_V4 (default 10.251) and L2NET_V6 (default fd00:251) before sourcing to use another
+# /23 and /64, so that two users of this file can run at the same time.
+L2NET_V4=${L2NET_V4:-10.251}
+L2NET_V6=${L2NET_V6:-fd00:251}
 NODES=(n1 n2 n3)
-declare -A IP4=([n1]=10.251.0.11 [n2]=10.251.0.12 [n3]=10.251.0.13) IP6=([n1]=fd00:251::11 [n2]=fd00:251::12 [n3]=fd00:251::13)
+declare -A IP4=([n1]=$L2NET_V4.0.11 [n2]=$L2NET_V4.0.12 [n3]=$L2NET_V4.0.13) IP6=([n1]=$L2NET_V6::11 [n2]=$L2NET_V6::12 [n3]=$L2NET_V6::13)
 declare -A MAC
 
 inns() { local ns=$1; shift; ip netns exec "$P-$ns" "$@"; }
@@ -37,6 +41,6 @@ l2net_up() {
     inns "$n" ip addr add "${IP6[$n]}/64" dev eth0 nodad
     MAC[$n]=$(inns "$n" cat /sys/class/net/eth0/address)
   done
-  inns client ip addr add 10.251.0.100/23 dev eth0
-  inns client ip addr add fd00:251::100/64 dev eth0 nodad
+  inns client ip addr add "$L2NET_V4.0.100/23" dev eth0
+  inns client ip addr add "$L2NET_V6::100/64" dev eth0 nodad
 }
