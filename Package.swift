@@ -40,7 +40,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "API", dependencies: ["Kube"], swiftSettings: strict),
-        .target(name: "Layer2", swiftSettings: strict),
+        .target(name: "Layer2", dependencies: ["CLinuxSupport"], swiftSettings: strict),
         .target(
             name: "BGP",
             dependencies: [
@@ -102,7 +102,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "KubeTestSupport", dependencies: ["Kube"], path: "Sources/KubeTestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", swiftSettings: strict),
+        .target(name: "KubeTestSupport", dependencies: ["Kube", "TestSupport"], path: "Sources/KubeTestSupport", swiftSettings: strict),
         .testTarget(
             name: "KubeTests",
             dependencies: ["Kube", "KubeTestSupport", .product(name: "NIOCore", package: "swift-nio")],
@@ -114,14 +115,14 @@ let package = Package(
             exclude: ["Vectors"],
             swiftSettings: strict
         ),
-        .testTarget(name: "BFDTests", dependencies: ["BFD"], swiftSettings: strict),
-        .testTarget(name: "MembershipTests", dependencies: ["Membership"], swiftSettings: strict),
+        .testTarget(name: "BFDTests", dependencies: ["BFD", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "MembershipTests", dependencies: ["Membership", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "IPAMTests", dependencies: ["IPAM"], swiftSettings: strict),
         .testTarget(name: "APITests", dependencies: ["API", "Kube", "KubeTestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "Kube", "IPAM", "API", "KubeTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "Layer2Tests",
-            dependencies: ["Layer2"],
+            dependencies: ["Layer2", "TestSupport"],
             exclude: ["Vectors"],
             swiftSettings: strict
         ),

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/resource.h>
 
 int clinux_pin_current_thread(int cpu) {
     if (cpu < 0 || cpu >= CPU_SETSIZE) return EINVAL;
@@ -31,4 +32,12 @@ int clinux_name_current_thread(const char *name) {
     strncpy(buf, name, sizeof buf - 1);
     buf[sizeof buf - 1] = 0;
     return pthread_setname_np(pthread_self(), buf);
+}
+
+int clinux_raise_current_thread(int rt_priority, int fallback_nice) {
+    struct sched_param param = {.sched_priority = rt_priority};
+    if (rt_priority > 0 && pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0) return 2;
+    // Linux keeps the nice value per thread: who = 0 is the calling thread (setpriority(2), BUGS).
+    if (setpriority(PRIO_PROCESS, 0, fallback_nice) == 0) return 1;
+    return 0;
 }

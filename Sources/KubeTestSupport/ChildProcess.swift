@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,30 +18,11 @@ public final class ChildProcess: @unchecked Sendable {
     public init(_ path: String, _ args: [String], name: String? = nil) throws {
         self.name = name ?? (path as NSString).lastPathComponent
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(self.name)-\(getpid())-\(UInt32.random(in: 0 ... .max)).log").path
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        sigdelset(&defaults, SIGKILL)
-        sigdelset(&defaults, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
-        defer { for arg in argv { free(arg) } }
-        var pid: pid_t = 0
-        let rc = argv.withUnsafeBufferPointer { posix_spawn(&pid, path, &actions, &attributes, $0.baseAddress!, environ) }
-        guard rc == 0 else { throw ChildProcessError(description: "posix_spawn \(path): \(String(cString: strerror(rc)))") }
-        self.pid = pid
+        do {
+            pid = try spawnProcess(path, args, stdout: logPath, stderr: nil)
+        } catch {
+            throw ChildProcessError(description: error.description)
+        }
     }
 
     /// Sends a signal unless the process has been reaped.

@@ -105,7 +105,7 @@ struct DiagnoseL2: AsyncParsableCommand {
         })
         membership.setMembers(parsed.members)
         try membership.start()
-        say("speaker \(node): membership on \(membership.boundAddress.map(\.description) ?? "?"), \(parsed.requests.count) Services, answering on \(parsed.interfaces.joined(separator: ", ")); scheduling: \(membership.schedulingOutcome.map { "\($0)" } ?? "pending")")
+        say("speaker \(node): membership on \(membership.boundAddress.map(\.description) ?? "?"), \(parsed.requests.count) Services, answering on \(parsed.interfaces.joined(separator: ", ")); scheduling: \(membership.schedulingOutcome.map { "\($0)" } ?? "pending"); \(membership.threadPlacement.map { "\($0)" } ?? "")")
 
         let statusFile = self.statusFile
         // Reporting only: what to own was already acted on by the handler above.

@@ -2,130 +2,18 @@
 import Foundation
 import Glibc
 import Synchronization
+import TestSupport
 
-// Namespaces, processes and FRR for the live BFD tests. Ideas (posix_spawn with a clean signal mask, setns on a private
-// pthread) follow Tests/Layer2Tests/NetworkTests.swift; copied here because the test targets do not share code.
+// Namespaces and FRR for the live BFD tests; processes, namespaced threads and captures come from TestSupport.
 
-struct SetupError: Error, CustomStringConvertible {
-    var description: String
-}
+typealias SetupError = TestSetupError
 
-/// A child started with posix_spawn(3), default signal dispositions, output in files under /tmp.
-final class Child: @unchecked Sendable {
-    let pid: pid_t
-    let outPath: String
-    let errPath: String
-    private var status: Int32?
-
-    static func path(of tool: String) -> String? {
-        if tool.hasPrefix("/") { return access(tool, X_OK) == 0 ? tool : nil }
-        for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"] {
-            let candidate = dir + "/" + tool
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
-    }
-
-    init(_ tool: String, _ args: [String]) throws {
-        guard let executable = Child.path(of: tool) else { throw SetupError(description: "\(tool): not installed") }
-        let tag = "\(getpid())-\(UInt32.random(in: 0 ... UInt32.max))"
-        outPath = "/tmp/bfdt-run-\(tag).out"
-        errPath = "/tmp/bfdt-run-\(tag).err"
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        sigdelset(&defaults, SIGKILL)
-        sigdelset(&defaults, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + args).map { strdup($0) } + [nil]
-        defer { for arg in argv { free(arg) } }
-        var pid: pid_t = 0
-        let rc = argv.withUnsafeBufferPointer { buffer in
-            posix_spawn(&pid, executable, &actions, &attributes, buffer.baseAddress!, environ)
-        }
-        guard rc == 0 else { throw SetupError(description: "posix_spawn \(tool): \(String(cString: strerror(rc)))") }
-        self.pid = pid
-    }
-
-    var isRunning: Bool {
-        if status != nil { return false }
-        var raw: Int32 = 0
-        let r = waitpid(pid, &raw, WNOHANG)
-        if r == pid {
-            status = raw & 0x7f == 0 ? (raw >> 8) & 0xff : -(raw & 0x7f)
-            return false
-        }
-        return r == 0
-    }
-
-    /// Exit status (negative signal number if killed); SIGKILL after `limit`.
-    @discardableResult
-    func wait(limit: Duration) -> Int32 {
-        if let status { return status }
-        let deadline = ContinuousClock.now + limit
-        var raw: Int32 = 0
-        while true {
-            let r = waitpid(pid, &raw, WNOHANG)
-            if r == pid { break }
-            if r < 0 && errno != EINTR { raw = 0x7f; break }
-            if ContinuousClock.now >= deadline {
-                kill(pid, SIGKILL)
-                _ = waitpid(pid, &raw, 0)
-                break
-            }
-            usleep(5_000)
-        }
-        let result = raw & 0x7f == 0 ? (raw >> 8) & 0xff : -(raw & 0x7f)
-        status = result
-        return result
-    }
-
-    /// SIGCONT (it may be stopped) + SIGTERM, up to 5 s, then SIGKILL.
-    func terminate() {
-        guard status == nil else { return }
-        kill(pid, SIGCONT)
-        kill(pid, SIGTERM)
-        wait(limit: .seconds(5))
-    }
-
-    func output() -> (String, String) {
-        func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
-        return (read(outPath), read(errPath))
-    }
-
-    func removeFiles() {
-        unlink(outPath)
-        unlink(errPath)
-    }
-}
-
-struct CommandResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var text: String { stdout + stderr }
-}
+/// Child processes of these tests write /tmp/bfdt-run-<pid>-… files (removeStale clears a crashed run's).
+typealias Child = TestChild
 
 @discardableResult
 func runCommand(_ tool: String, _ args: [String], limit seconds: Int = 20) -> CommandResult {
-    let child: Child
-    do { child = try Child(tool, args) } catch { return CommandResult(status: -1, stdout: "", stderr: "\(error)") }
-    let status = child.wait(limit: .seconds(seconds))
-    let (stdout, stderr) = child.output()
-    child.removeFiles()
-    return CommandResult(status: status, stdout: stdout, stderr: stderr)
+    runTool(tool, args, limit: seconds, tag: BFDTestNetwork.prefix)
 }
 
 /// Two throwaway namespaces "<tag>-a" (ours) and "<tag>-f" (FRR or a second endpoint) joined by a veth pair
@@ -146,7 +34,7 @@ final class BFDTestNetwork: @unchecked Sendable {
 
     static func requirements() -> String? {
         if getuid() != 0 { return "BFD network tests need root (network namespaces); uid=\(getuid())" }
-        let missing = ["ip", "arping", "ndisc6", "/usr/lib/frr/bfdd", "vtysh"].filter { Child.path(of: $0) == nil }
+        let missing = ["ip", "arping", "ndisc6", "/usr/lib/frr/bfdd", "vtysh"].filter { toolPath($0) == nil }
         if !missing.isEmpty { return "BFD network tests need \(missing.joined(separator: ", ")) (Debian: iproute2 arping ndisc6 frr)" }
         return nil
     }
@@ -266,7 +154,7 @@ final class BFDTestNetwork: @unchecked Sendable {
                                      "-f", confPath, "-i", "\(directory)/\(name).pid",
                                      "--vty_socket", directory, "--bfdctl", "\(directory)/bfdd.sock",
                                      "-z", "\(directory)/zserv.api", "--log", "file:\(directory)/\(name).log",
-                                     "-u", "frr", "-g", "frr"])
+                                     "-u", "frr", "-g", "frr"], tag: BFDTestNetwork.prefix)
         children.append(child)
         // Ready when vtysh can talk to it.
         let deadline = ContinuousClock.now + .seconds(15)
@@ -308,48 +196,8 @@ final class BFDTestNetwork: @unchecked Sendable {
     /// Runs `body` on a fresh pthread that entered namespace `name` (setns(2) affects only that thread; sockets created
     /// there stay in the namespace).
     static func inNamespace<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) throws -> T {
-        let result = Mutex<Result<T, any Error>?>(nil)
-        let path = "/run/netns/" + name
-        let box = Unmanaged.passRetained(ThreadBody {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                let message = String(cString: strerror(errno))
-                result.withLock { $0 = .failure(SetupError(description: "open \(path): \(message)")) }
-                return
-            }
-            defer { close(fd) }
-            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "setns") else {
-                result.withLock { $0 = .failure(SetupError(description: "setns not found")) }
-                return
-            }
-            typealias SetNS = @convention(c) (Int32, Int32) -> Int32
-            guard unsafeBitCast(symbol, to: SetNS.self)(fd, 0x4000_0000 /* CLONE_NEWNET */) == 0 else {
-                let message = String(cString: strerror(errno))
-                result.withLock { $0 = .failure(SetupError(description: "setns(\(name)): \(message)")) }
-                return
-            }
-            let value = Result { try body() }
-            result.withLock { $0 = value }
-        }).toOpaque()
-        var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-            Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, box)
-        guard rc == 0 else {
-            Unmanaged<ThreadBody>.fromOpaque(box).release()
-            throw SetupError(description: "pthread_create: \(rc)")
-        }
-        pthread_join(handle, nil)
-        guard let outcome = result.withLock({ $0 }) else { throw SetupError(description: "namespace thread produced nothing") }
-        return try outcome.get()
+        try NetworkNamespace.run(in: name, body)
     }
-}
-
-/// The closure a namespaced pthread runs.
-final class ThreadBody: Sendable {
-    let body: @Sendable () -> Void
-    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
 }
 
 /// Sends one UDP datagram with a chosen TTL / hop limit (to test the receive TTL check).
@@ -386,61 +234,7 @@ func sendDatagram(_ payload: [UInt8], to address: String, port: UInt16, ttl: Int
 #endif
 
 #if os(Linux)
-/// tcpdump in a namespace writing a pcap; `stop()` returns the captured frames (Ethernet).
-final class Capture: @unchecked Sendable {
-    let child: Child
-    let path: String
-
-    init(namespace: String, interface: String, filter: String, directory: String) throws {
-        path = "\(directory)/capture-\(UInt32.random(in: 0 ... UInt32.max)).pcap"
-        child = try Child("ip", ["netns", "exec", namespace, Child.path(of: "tcpdump") ?? "tcpdump",
-                                 "-i", interface, "-n", "-U", "--immediate-mode", "-s", "0", "-Z", "root", "-w", path, filter])
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            if child.output().1.contains("listening on") { return }
-            usleep(20_000)
-        }
-        let text = child.output().1
-        _ = stop()
-        throw SetupError(description: "tcpdump did not start: \(text)")
-    }
-
-    private var stopped = false
-
-    /// Idempotent (later calls return nothing).
-    @discardableResult
-    func stop() -> [[UInt8]] {
-        guard !stopped else { return [] }
-        stopped = true
-        kill(child.pid, SIGINT)
-        child.wait(limit: .seconds(5))
-        child.removeFiles()
-        defer { unlink(path) }
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
-        return Capture.frames(inPcap: [UInt8](data))
-    }
-
-    /// The records of a classic pcap file (either byte order).
-    static func frames(inPcap bytes: [UInt8]) -> [[UInt8]] {
-        guard bytes.count >= 24 else { return [] }
-        let magic = UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
-        let little = magic == 0xA1B2_C3D4 || magic == 0xA1B2_3C4D
-        func u32(_ at: Int) -> Int {
-            let b = bytes[at ..< at + 4].map(UInt32.init)
-            return Int(little ? b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24 : b[3] | b[2] << 8 | b[1] << 16 | b[0] << 24)
-        }
-        var frames: [[UInt8]] = []
-        var offset = 24
-        while offset + 16 <= bytes.count {
-            let length = u32(offset + 8)
-            offset += 16
-            guard offset + length <= bytes.count else { break }
-            frames.append(Array(bytes[offset ..< offset + length]))
-            offset += length
-        }
-        return frames
-    }
-}
+typealias Capture = PacketCapture
 
 /// What the wire shows of one captured UDP datagram (Ethernet + IPv4/IPv6 + UDP).
 struct WireDatagram {

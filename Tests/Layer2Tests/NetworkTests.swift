@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+import TestSupport
 @testable import Layer2
 
 // Live tests: two throwaway network namespaces joined by a veth pair, the Announcer running inside the "node" namespace,
@@ -12,16 +13,7 @@ import Testing
 
 /// Runs commands and manages the namespaces of one test.
 final class TestNetwork: @unchecked Sendable {
-    struct CommandResult {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var text: String { stdout + stderr }
-    }
-
-    struct SetupError: Error, CustomStringConvertible {
-        var description: String
-    }
+    typealias SetupError = TestSetupError
 
     static let nodeInterface = "l2n0"
     static let clientInterface = "l2c0"
@@ -39,17 +31,9 @@ final class TestNetwork: @unchecked Sendable {
         if getuid() != 0 {
             return "Layer2 network tests need root (network namespaces, AF_PACKET sockets); run `swift test` as root. uid=\(getuid())"
         }
-        let missing = ["ip", "arping", "ndisc6", "tcpdump"].filter { path(of: $0) == nil }
+        let missing = ["ip", "arping", "ndisc6", "tcpdump"].filter { toolPath($0) == nil }
         if !missing.isEmpty {
             return "Layer2 network tests need \(missing.joined(separator: ", ")) (Debian: iproute2 arping ndisc6 tcpdump)"
-        }
-        return nil
-    }
-
-    static func path(of tool: String) -> String? {
-        for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"] {
-            let candidate = dir + "/" + tool
-            if access(candidate, X_OK) == 0 { return candidate }
         }
         return nil
     }
@@ -57,99 +41,7 @@ final class TestNetwork: @unchecked Sendable {
     /// Runs `tool args…` (at most `seconds`, then SIGKILL), capturing output.
     @discardableResult
     static func run(_ tool: String, _ args: [String], limit seconds: Int = 20) -> CommandResult {
-        let child: Child
-        do {
-            child = try Child(tool, args)
-        } catch {
-            return CommandResult(status: -1, stdout: "", stderr: "\(error)")
-        }
-        let status = child.wait(limit: .seconds(seconds))
-        let (stdout, stderr) = child.output()
-        child.removeFiles()
-        return CommandResult(status: status, stdout: stdout, stderr: stderr)
-    }
-
-    /// A child process started with posix_spawn(3) with a clean signal mask and default dispositions (the test process
-    /// blocks SIGINT/SIGTERM in its threads, and a spawned tcpdump would inherit that and ignore them), stdout and stderr
-    /// in files under /tmp.
-    final class Child: @unchecked Sendable {
-        let pid: pid_t
-        let outPath: String
-        let errPath: String
-        private var status: Int32?
-
-        init(_ tool: String, _ args: [String]) throws {
-            guard let executable = TestNetwork.path(of: tool) else { throw SetupError(description: "\(tool): not installed") }
-            let tag = "\(getpid())-\(UInt32.random(in: 0 ... UInt32.max))"
-            outPath = "/tmp/l2t-\(tag).out"
-            errPath = "/tmp/l2t-\(tag).err"
-            var attributes = posix_spawnattr_t()
-            posix_spawnattr_init(&attributes)
-            defer { posix_spawnattr_destroy(&attributes) }
-            var empty = sigset_t()
-            sigemptyset(&empty)
-            posix_spawnattr_setsigmask(&attributes, &empty)
-            var defaults = sigset_t()
-            sigfillset(&defaults)
-            sigdelset(&defaults, SIGKILL)
-            sigdelset(&defaults, SIGSTOP)
-            posix_spawnattr_setsigdefault(&attributes, &defaults)
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + args).map { strdup($0) } + [nil]
-            defer { for arg in argv { free(arg) } }
-            var pid: pid_t = 0
-            let rc = argv.withUnsafeBufferPointer { buffer in
-                posix_spawn(&pid, executable, &actions, &attributes, buffer.baseAddress!, environ)
-            }
-            guard rc == 0 else { throw SetupError(description: "posix_spawn \(tool): \(String(cString: strerror(rc)))") }
-            self.pid = pid
-        }
-
-        /// Exit status (negative signal number if killed); SIGKILL after `limit`.
-        @discardableResult
-        func wait(limit: Duration) -> Int32 {
-            if let status { return status }
-            let deadline = ContinuousClock.now + limit
-            var raw: Int32 = 0
-            while true {
-                let r = waitpid(pid, &raw, WNOHANG)
-                if r == pid { break }
-                if r < 0 && errno != EINTR { raw = 0x7f; break }
-                if ContinuousClock.now >= deadline {
-                    kill(pid, SIGKILL)
-                    _ = waitpid(pid, &raw, 0)
-                    break
-                }
-                usleep(5_000)
-            }
-            let result = raw & 0x7f == 0 ? (raw >> 8) & 0xff : -(raw & 0x7f)
-            status = result
-            return result
-        }
-
-        /// SIGINT, up to 5 s to exit, then SIGKILL.
-        func interrupt() {
-            if status == nil { kill(pid, SIGINT) }
-            wait(limit: .seconds(5))
-        }
-
-        func output() -> (String, String) {
-            func read(_ path: String) -> String {
-                (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-            }
-            return (read(outPath), read(errPath))
-        }
-
-        func removeFiles() {
-            unlink(outPath)
-            unlink(errPath)
-        }
+        runTool(tool, args, limit: seconds, tag: "l2t")
     }
 
     /// Runs a command that must succeed during setup.
@@ -233,61 +125,10 @@ final class TestNetwork: @unchecked Sendable {
     }
 
     static func inNamespace<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) throws -> T {
-        let result = Mutex<Result<T, any Error>?>(nil)
-        let path = "/run/netns/" + name
-        let thread = try Thread.start {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                let message = String(cString: strerror(errno))
-                result.withLock { $0 = .failure(SetupError(description: "open \(path): \(message)")) }
-                return
-            }
-            defer { close(fd) }
-            guard let setnsSymbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "setns") else {
-                result.withLock { $0 = .failure(SetupError(description: "setns not found")) }
-                return
-            }
-            typealias SetNS = @convention(c) (Int32, Int32) -> Int32
-            let setns = unsafeBitCast(setnsSymbol, to: SetNS.self)
-            guard setns(fd, 0x4000_0000 /* CLONE_NEWNET */) == 0 else {
-                let message = String(cString: strerror(errno))
-                result.withLock { $0 = .failure(SetupError(description: "setns(\(name)): \(message)")) }
-                return
-            }
-            let value = Result { try body() }
-            result.withLock { $0 = value }
-        }
-        thread.join()
-        return try result.withLock { $0! }.get()
+        try NetworkNamespace.run(in: name, body)
     }
 
-    /// A plain pthread (so setns affects only it).
-    final class Thread: Sendable {
-        private final class Box: Sendable {
-            let body: @Sendable () -> Void
-            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-        }
-
-        private let handle: pthread_t
-
-        private init(handle: pthread_t) { self.handle = handle }
-
-        static func start(_ body: @escaping @Sendable () -> Void) throws -> Thread {
-            let box = Unmanaged.passRetained(Box(body)).toOpaque()
-            var handle = pthread_t()
-            let rc = pthread_create(&handle, nil, { raw in
-                Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-                return nil
-            }, box)
-            guard rc == 0 else {
-                Unmanaged<Box>.fromOpaque(box).release()
-                throw SetupError(description: "pthread_create: \(rc)")
-            }
-            return Thread(handle: handle)
-        }
-
-        func join() { pthread_join(handle, nil) }
-    }
+    typealias Thread = TestThread
 
     // MARK: Client-side probes
 
@@ -329,64 +170,9 @@ final class TestNetwork: @unchecked Sendable {
 
     // MARK: Capture
 
-    /// A tcpdump in the client namespace writing `path`; `stop()` ends it and returns the frames.
-    final class Capture: @unchecked Sendable {
-        let child: Child
-        let path: String
-        private var stopped = false
-        /// tcpdump's exit status, stderr and the file size, for failure messages.
-        private(set) var report = ""
-
-        init(namespace: String, interface: String) throws {
-            path = "/tmp/l2t-\(getpid())-\(UInt32.random(in: 0 ... UInt32.max)).pcap"
-            child = try Child("ip", ["netns", "exec", namespace, TestNetwork.path(of: "tcpdump") ?? "tcpdump",
-                                     "-i", interface, "-n", "-U", "--immediate-mode", "-s", "0", "-Z", "root", "-w", path, "arp or icmp6"])
-            // tcpdump reports "listening on …" once the capture is active.
-            let deadline = ContinuousClock.now + .seconds(10)
-            while ContinuousClock.now < deadline {
-                if child.output().1.contains("listening on") { return }
-                usleep(20_000)
-            }
-            let text = child.output().1
-            stop()
-            throw SetupError(description: "tcpdump did not start: \(text)")
-        }
-
-        /// SIGINT (tcpdump flushes and exits; SIGKILL after 5 s), then the captured frames; removes the files.
-        @discardableResult
-        func stop() -> [[UInt8]] {
-            guard !stopped else { return [] }
-            stopped = true
-            child.interrupt()
-            let status = child.wait(limit: .seconds(1))
-            let stderr = child.output().1
-            child.removeFiles()
-            defer { unlink(path) }
-            let data = FileManager.default.contents(atPath: path)
-            report = "tcpdump exit \(status), \(data?.count ?? -1) bytes in \(path): \(stderr)"
-            return data.map { Capture.frames(inPcap: [UInt8]($0)) } ?? []
-        }
-
-        /// The frames of a classic pcap file (24-byte header, then 16-byte record headers; either byte order).
-        static func frames(inPcap bytes: [UInt8]) -> [[UInt8]] {
-            guard bytes.count >= 24 else { return [] }
-            let magic = UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
-            let little = magic == 0xA1B2_C3D4 || magic == 0xA1B2_3C4D
-            func u32(_ at: Int) -> Int {
-                let b = bytes[at ..< at + 4].map(UInt32.init)
-                return Int(little ? b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24 : b[3] | b[2] << 8 | b[1] << 16 | b[0] << 24)
-            }
-            var frames: [[UInt8]] = []
-            var offset = 24
-            while offset + 16 <= bytes.count {
-                let length = u32(offset + 8)
-                offset += 16
-                guard offset + length <= bytes.count else { break }
-                frames.append(Array(bytes[offset ..< offset + length]))
-                offset += length
-            }
-            return frames
-        }
+    /// A tcpdump in the client namespace; `stop()` ends it and returns the frames.
+    static func capture(namespace: String, interface: String) throws -> PacketCapture {
+        try PacketCapture(namespace: namespace, interface: interface, filter: "arp or icmp6")
     }
 }
 
@@ -461,7 +247,7 @@ struct NetworkTests {
         try withNetwork { network, announcer, mac in
             announcer.setOwned(ips: [Self.ownedV4])
             usleep(300_000)
-            let capture = try TestNetwork.Capture(namespace: network.client, interface: TestNetwork.clientInterface)
+            let capture = try TestNetwork.capture(namespace: network.client, interface: TestNetwork.clientInterface)
             defer { capture.stop() }
             let before = ContinuousClock.now
             let change = announcer.setOwned(ips: [Self.ownedV4, Self.newV4, Self.newV6])
@@ -553,6 +339,49 @@ struct NetworkTests {
             #expect(events.withLock { $0 } == [expected])
             #expect(announcer.answering() == [TestNetwork.nodeInterface: [Self.ownedV4]]) // still ours: the caller decides
             _ = mac
+        }
+    }
+
+    /// The threads answering ARP/NDP run real-time (SCHED_FIFO, `readerPriority`), so a busy machine does not delay the
+    /// answers; nil leaves them at normal priority. Read back from /proc (field 41: policy, 40: rt_priority).
+    @Test(arguments: [Int32(5), nil])
+    func readerThreadsRunAtTheConfiguredPriority(priority: Int32?) throws {
+        if let problem = TestNetwork.requirements() {
+            Issue.record(Comment(rawValue: problem))
+            return
+        }
+        let network = try TestNetwork()
+        defer { network.destroy() }
+        var configuration = NetworkTests.configuration
+        configuration.readerPriority = priority
+        let config = configuration
+        let announcer = try network.inNode {
+            try Announcer(interfaces: [TestNetwork.nodeInterface], configuration: config)
+        }
+        defer { announcer.stop() }
+        let name = "l2-" + TestNetwork.nodeInterface
+        var found: (policy: Int, priority: Int)?
+        let deadline = ContinuousClock.now + .seconds(5)
+        while found == nil && ContinuousClock.now < deadline {
+            for tid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
+                let comm = (try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8))?
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                guard comm == name, let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { continue }
+                // Fields after "(comm)" start at field 3.
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                guard fields.count > 38, let rt = Int(fields[37]), let policy = Int(fields[38]) else { continue }
+                // A thread that has not applied its scheduling yet still shows 0: wait for it.
+                if priority == nil || policy != 0 { found = (policy, rt) }
+            }
+            if found == nil { usleep(20_000) }
+        }
+        let seen = try #require(found, "no thread named \(name) with its scheduling applied")
+        if let priority {
+            #expect(seen.policy == 1, "SCHED_FIFO expected, policy \(seen.policy)")
+            #expect(seen.priority == Int(priority))
+        } else {
+            #expect(seen.policy == 0 && seen.priority == 0)
         }
     }
 

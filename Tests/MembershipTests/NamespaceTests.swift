@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+import TestSupport
 @testable import Membership
 
 // Two throwaway network namespaces joined by a veth pair (10.201.0.0/24, fd00:201::/64, only inside them). Each node's
@@ -60,72 +61,16 @@ final class MembershipNetns: Sendable {
         guard status == 0 else { throw Failure(description: "ip \(args.joined(separator: " ")): status \(status): \(out)") }
     }
 
-    /// Runs /usr/sbin/ip with posix_spawn, output to a file, and waits for it.
+    /// Runs `ip args…` and waits for it: (status, stdout and stderr).
     @discardableResult
     static func ip(_ args: [String]) -> (Int32, String) {
-        let outPath = "/tmp/mbt-\(getpid())-\(UInt32.random(in: 0 ... .max)).out"
-        defer { unlink(outPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        let argv = (["ip"] + args).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        var pid = pid_t()
-        let path = FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip"
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
-        guard rc == 0 else { return (-1, "posix_spawn: \(String(cString: strerror(rc)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        let exited = status & 0x7F == 0
-        return (exited ? (status >> 8) & 0xFF : -1, out)
+        let result = runTool("ip", args, tag: "mbt")
+        return (result.status, result.text)
     }
 
     /// Runs `body` on a new pthread that has entered namespace `name` (setns affects only that thread).
-    final class Box: Sendable {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-
     static func inNamespace<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) throws -> T {
-        let result = Mutex<Result<T, any Error>?>(nil)
-        let path = "/run/netns/" + name
-        let box = Unmanaged.passRetained(Box {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                result.withLock { $0 = .failure(Failure(description: "open \(path): \(String(cString: strerror(errno)))")) }
-                return
-            }
-            defer { close(fd) }
-            // Glibc's module map hides setns (_GNU_SOURCE): look it up.
-            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "setns") else {
-                result.withLock { $0 = .failure(Failure(description: "setns not found")) }
-                return
-            }
-            typealias SetNS = @convention(c) (Int32, Int32) -> Int32
-            let setns = unsafeBitCast(symbol, to: SetNS.self)
-            guard setns(fd, 0x4000_0000 /* CLONE_NEWNET */) == 0 else {
-                result.withLock { $0 = .failure(Failure(description: "setns \(name): \(String(cString: strerror(errno)))")) }
-                return
-            }
-            let value = Result { try body() }
-            result.withLock { $0 = value }
-        }).toOpaque()
-        var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, box)
-        guard rc == 0 else {
-            Unmanaged<Box>.fromOpaque(box).release()
-            throw Failure(description: "pthread_create: \(rc)")
-        }
-        pthread_join(handle, nil)
-        guard let r = result.withLock({ $0 }) else { throw Failure(description: "namespace thread produced nothing") }
-        return try r.get()
+        try NetworkNamespace.run(in: name, body)
     }
 }
 

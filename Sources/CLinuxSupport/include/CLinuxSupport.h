@@ -14,4 +14,8 @@ int clinux_current_cpu(void);
 /// Names the calling thread (at most 15 bytes are kept; pthread_setname_np(3)). Returns 0 or an errno value.
 int clinux_name_current_thread(const char *name);
 
+/// Raises the calling thread: SCHED_FIFO at `rt_priority` when permitted, else nice `fallback_nice`.
+/// Returns 2 (real-time granted), 1 (nice granted) or 0 (unchanged).
+int clinux_raise_current_thread(int rt_priority, int fallback_nice);
+
 #endif
