@@ -15,6 +15,8 @@ enum LinuxPacket {
     static let packetMRMulticast: UInt16 = 0
     /// PACKET_OUTGOING: `sll_pkttype` of a frame this host sent, looped back to packet sockets (packet(7)).
     static let packetOutgoing: UInt8 = 4
+    /// PACKET_IGNORE_OUTGOING (linux/if_packet.h, Linux 4.20): do not deliver this host's own transmissions.
+    static let packetIgnoreOutgoing: Int32 = 23
     /// SO_ATTACH_FILTER: attach a classic BPF program (`struct sock_fprog`) (socket(7), filter.txt).
     static let soAttachFilter: Int32 = 26
     /// ARPHRD_ETHER, the `sll_hatype` / SIOCGIFHWADDR `sa_family` of Ethernet-like links (<linux/if_arp.h>).
@@ -126,6 +128,10 @@ public final class PacketSocket: Sendable {
             return .system(interface: interfaceName, operation: operation, errno: code)
         }
         guard PacketSocket.attachFilter(fd) == 0 else { throw fail("setsockopt(SO_ATTACH_FILTER)") }
+        // PACKET_IGNORE_OUTGOING (Linux 4.20): our own transmissions are not looped back to us at all — half the frames
+        // the reader used to wake for. Best effort: older kernels still get them, and `readOne` drops them.
+        var ignoreOutgoing: Int32 = 1
+        _ = setsockopt(fd, LinuxPacket.solPacket, LinuxPacket.packetIgnoreOutgoing, &ignoreOutgoing, socklen_t(4))
         var address = PacketSocket.linkAddress(protocol: LinuxPacket.ethPAll, index: info.index, destination: nil)
         let bound = address.withUnsafeMutableBytes { raw in
             bind(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
@@ -210,25 +216,26 @@ public final class PacketSocket: Sendable {
 
     /// One non-blocking recvfrom: the frame, or nil for nothing pending / an outgoing or truncated frame.
     private static func readOne(_ fd: Int32, interface name: String) throws(PacketSocketError) -> [UInt8]? {
-        let capacity = 16384
+        // Jumbo-frame sized; filled by the kernel, never zeroed first, and returned as it is (one allocation per frame).
+        let capacity = 9216
         var from = [UInt8](repeating: 0, count: LinuxPacket.sockaddrLLSize)
         var fromLength = socklen_t(from.count)
-        var frame = [UInt8](repeating: 0, count: capacity)
-        let length = frame.withUnsafeMutableBytes { buffer in
-            from.withUnsafeMutableBytes { address in
+        var length = 0
+        let frame = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            length = from.withUnsafeMutableBytes { address in
                 recvfrom(fd, buffer.baseAddress, capacity, Int32(MSG_DONTWAIT | MSG_TRUNC),
                          address.baseAddress!.assumingMemoryBound(to: sockaddr.self), &fromLength)
             }
+            count = max(0, min(length, capacity))
         }
         if length < 0 {
             let code = errno
             if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return nil }
             throw .system(interface: name, operation: "recvfrom", errno: code)
         }
-        // sll_pkttype at offset 10 (packet(7)): our own transmissions come back as PACKET_OUTGOING.
+        // sll_pkttype at offset 10 (packet(7)): our own transmissions come back as PACKET_OUTGOING (older kernels).
         if from[10] == LinuxPacket.packetOutgoing { return nil }
         guard length <= capacity else { return nil }
-        frame.removeSubrange(length...)
         return frame
     }
 
