@@ -5,6 +5,8 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
+#include <time.h>
 
 int clinux_pin_current_thread(int cpu) {
     if (cpu < 0 || cpu >= CPU_SETSIZE) return EINVAL;
@@ -40,4 +42,34 @@ int clinux_raise_current_thread(int rt_priority, int fallback_nice) {
     // Linux keeps the nice value per thread: who = 0 is the calling thread (setpriority(2), BUGS).
     if (setpriority(PRIO_PROCESS, 0, fallback_nice) == 0) return 1;
     return 0;
+}
+
+int clinux_enable_receive_timestamps(int fd) {
+    int on = 1;
+    return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0 ? 0 : errno;
+}
+
+ssize_t clinux_receive_timestamped(int fd, void *buffer, size_t capacity, int flags, void *address,
+                                   socklen_t *address_length, int64_t *seconds, int64_t *nanoseconds) {
+    struct iovec vector = {.iov_base = buffer, .iov_len = capacity};
+    union { char bytes[CMSG_SPACE(sizeof(struct timespec)) * 2]; struct cmsghdr align; } control;
+    struct msghdr message = {
+        .msg_name = address, .msg_namelen = address_length ? *address_length : 0,
+        .msg_iov = &vector, .msg_iovlen = 1,
+        .msg_control = control.bytes, .msg_controllen = sizeof control.bytes,
+    };
+    *seconds = -1;
+    *nanoseconds = -1;
+    ssize_t n = recvmsg(fd, &message, flags);
+    if (n < 0) return n;
+    if (address_length) *address_length = message.msg_namelen;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&message); c != NULL; c = CMSG_NXTHDR(&message, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+            struct timespec t;
+            memcpy(&t, CMSG_DATA(c), sizeof t);
+            *seconds = t.tv_sec;
+            *nanoseconds = t.tv_nsec;
+        }
+    }
+    return n;
 }

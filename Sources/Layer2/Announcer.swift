@@ -32,11 +32,18 @@ public final class Announcer: Sendable {
         /// A flood of ARP requests then costs CPU at that priority: the kernel's RT throttling (5 % of every second
         /// kept for normal tasks) bounds it, as softirq work bounds the kernel's own answering.
         public var readerPriority: Int32?
+        /// Requests that waited in the socket longer than this (kernel receive time to now) are not answered: the
+        /// reader was not running meanwhile (the process stopped, or its CPU taken away), and if that lasted longer
+        /// than the membership timeout another node may have taken the IP over and answered already; a late second
+        /// answer could point the client back at us. Default 130 ms, the membership timeout; `metallb diagnose l2`
+        /// and the speaker set their own timeout. Nil answers whatever the age.
+        public var maximumRequestAge: Duration?
 
         public init(announcementRounds: Int = 3, announcementInterval: Duration = .seconds(1),
                     announcementOperations: [ARPOperation] = [.request, .reply],
                     announcementTargetHardwareAddress: MACAddress = .zero,
-                    isRouter: Bool = false, padsFrames: Bool = false, readerPriority: Int32? = 5) {
+                    isRouter: Bool = false, padsFrames: Bool = false, readerPriority: Int32? = 5,
+                    maximumRequestAge: Duration? = .milliseconds(130)) {
             self.announcementRounds = announcementRounds
             self.announcementInterval = announcementInterval
             self.announcementOperations = announcementOperations
@@ -44,6 +51,7 @@ public final class Announcer: Sendable {
             self.isRouter = isRouter
             self.padsFrames = padsFrames
             self.readerPriority = readerPriority
+            self.maximumRequestAge = maximumRequestAge
         }
     }
 
@@ -61,6 +69,8 @@ public final class Announcer: Sendable {
         public var conflictsSeen = 0
         /// Failed sends, receives and group joins/leaves.
         public var errors = 0
+        /// Requests for owned IPs left unanswered because they were older than `maximumRequestAge` when read.
+        public var staleRequestsIgnored = 0
 
         /// Requests answered: ARP replies plus solicited/DAD NAs.
         public var requestsAnswered: Int { arpRepliesSent + neighborAdvertisementsSent }
@@ -114,11 +124,18 @@ public final class Announcer: Sendable {
         }
         self.links = links
         self.linkOrder = order
-        for link in links.values { link.startReader(priority: configuration.readerPriority, onEvent: onEvent) }
+        for link in links.values {
+            link.startReader(priority: configuration.readerPriority, maximumAge: configuration.maximumRequestAge, onEvent: onEvent)
+        }
     }
 
     deinit {
         stop()
+    }
+
+    /// Tests: the reader threads stop running for `duration` once their current wait for a frame ends (a stalled process).
+    func simulateReaderStall(for duration: Duration) {
+        for link in links.values { link.readerStall.withLock { $0 = duration } }
     }
 
     /// The interfaces served, in `init` order.
@@ -242,6 +259,7 @@ public final class Announcer: Sendable {
             sum.announcementsSent += c.announcementsSent
             sum.conflictsSeen += c.conflictsSeen
             sum.errors += c.errors
+            sum.staleRequestsIgnored += c.staleRequestsIgnored
         }
     }
 
@@ -298,6 +316,8 @@ private final class Link: Sendable {
     let socket: PacketSocket
     let state: Mutex<State>
     private let thread = Mutex<ReaderThread?>(nil)
+    /// Tests: the reader sleeps this long before its next receive (after the current one), as if its CPU were taken away.
+    let readerStall = Mutex<Duration?>(nil)
 
     init(socket: PacketSocket, responder: Layer2Responder) {
         self.socket = socket
@@ -387,12 +407,14 @@ private final class Link: Sendable {
     }
 
     /// Handles one received frame: reply, count, report conflicts.
-    func handle(_ frame: [UInt8], onEvent: (@Sendable (Announcer.Event) -> Void)?) {
+    func handle(_ frame: [UInt8], stale: Bool = false, onEvent: (@Sendable (Announcer.Event) -> Void)?) {
         let response: Layer2Response = state.withLock { s in
             s.counters.framesReceived += 1
             return s.stopped ? .ignored(.unrelated) : s.responder.handle(frame)
         }
         switch response {
+        case .arpReply where stale, .neighborAdvertisement where stale:
+            state.withLock { $0.counters.staleRequestsIgnored += 1 }
         case .arpReply(let reply, _, _), .neighborAdvertisement(let reply, _, _, _):
             var failure: PacketSocketError?
             do { try socket.send(reply) } catch { failure = error }
@@ -416,7 +438,7 @@ private final class Link: Sendable {
         }
     }
 
-    func startReader(priority: Int32?, onEvent: (@Sendable (Announcer.Event) -> Void)?) {
+    func startReader(priority: Int32?, maximumAge: Duration?, onEvent: (@Sendable (Announcer.Event) -> Void)?) {
         let reader = ReaderThread { [self] in
             // Named after the interface, so that `ps -L`, `top -H` and tests can find it.
             _ = clinux_name_current_thread("l2-" + socket.interface.name)
@@ -424,9 +446,13 @@ private final class Link: Sendable {
             var consecutiveErrors = 0
             while !socket.isClosed {
                 do throws(PacketSocketError) {
-                    guard let frame = try socket.receive(timeout: .seconds(1)) else { continue }
+                    if let stall = readerStall.withLock({ s -> Duration? in defer { s = nil }; return s }) {
+                        usleep(UInt32(stall.components.seconds * 1_000_000 + stall.components.attoseconds / 1_000_000_000_000))
+                    }
+                    guard let frame = try socket.receiveFrame(timeout: .seconds(1)) else { continue }
                     consecutiveErrors = 0
-                    handle(frame, onEvent: onEvent)
+                    let stale = maximumAge.map { limit in frame.age.map { $0 > limit } ?? false } ?? false
+                    handle(frame.bytes, stale: stale, onEvent: onEvent)
                 } catch .closed {
                     return
                 } catch {

@@ -1,4 +1,5 @@
 #if os(Linux)
+import CLinuxSupport
 import Glibc
 import Synchronization
 
@@ -132,6 +133,8 @@ public final class PacketSocket: Sendable {
         // the reader used to wake for. Best effort: older kernels still get them, and `readOne` drops them.
         var ignoreOutgoing: Int32 = 1
         _ = setsockopt(fd, LinuxPacket.solPacket, LinuxPacket.packetIgnoreOutgoing, &ignoreOutgoing, socklen_t(4))
+        // Kernel receive times, so that a reader that was not running can tell how old a queued request is.
+        _ = clinux_enable_receive_timestamps(fd)
         var address = PacketSocket.linkAddress(protocol: LinuxPacket.ethPAll, index: info.index, destination: nil)
         let bound = address.withUnsafeMutableBytes { raw in
             bind(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
@@ -185,10 +188,23 @@ public final class PacketSocket: Sendable {
     /// The next frame received on the interface (Ethernet header on, no FCS), skipping frames this host sent (PACKET_OUTGOING);
     /// nil when `timeout` passes first or the socket is closed meanwhile; nil `timeout` waits until a frame or `close`.
     public func receive(timeout: Duration? = nil) throws(PacketSocketError) -> [UInt8]? {
+        try receiveFrame(timeout: timeout)?.bytes
+    }
+
+    /// A received frame and how long ago the kernel received it.
+    public struct ReceivedFrame: Sendable {
+        public var bytes: [UInt8]
+        /// Time since the kernel's receive timestamp (nil when the kernel gave none); large when the reader was not
+        /// running while the frame waited in the socket.
+        public var age: Duration?
+    }
+
+    /// As `receive`, with the frame's age.
+    public func receiveFrame(timeout: Duration? = nil) throws(PacketSocketError) -> ReceivedFrame? {
         let name = interface.name
         let deadline = timeout.map { ContinuousClock.now + $0 }
         do {
-            return try using { (fd, wake) throws(PacketSocketError) -> [UInt8]? in
+            return try using { (fd, wake) throws(PacketSocketError) -> ReceivedFrame? in
                 while true {
                     var waitMS: Int32 = -1
                     if let deadline {
@@ -214,29 +230,36 @@ public final class PacketSocket: Sendable {
         }
     }
 
-    /// One non-blocking recvfrom: the frame, or nil for nothing pending / an outgoing or truncated frame.
-    private static func readOne(_ fd: Int32, interface name: String) throws(PacketSocketError) -> [UInt8]? {
+    /// One non-blocking receive: the frame with its age, or nil for nothing pending / an outgoing or truncated frame.
+    private static func readOne(_ fd: Int32, interface name: String) throws(PacketSocketError) -> ReceivedFrame? {
         // Jumbo-frame sized; filled by the kernel, never zeroed first, and returned as it is (one allocation per frame).
         let capacity = 9216
         var from = [UInt8](repeating: 0, count: LinuxPacket.sockaddrLLSize)
         var fromLength = socklen_t(from.count)
         var length = 0
+        var seconds: Int64 = -1, nanoseconds: Int64 = -1
         let frame = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
             length = from.withUnsafeMutableBytes { address in
-                recvfrom(fd, buffer.baseAddress, capacity, Int32(MSG_DONTWAIT | MSG_TRUNC),
-                         address.baseAddress!.assumingMemoryBound(to: sockaddr.self), &fromLength)
+                clinux_receive_timestamped(fd, buffer.baseAddress, capacity, Int32(MSG_DONTWAIT | MSG_TRUNC),
+                                           address.baseAddress, &fromLength, &seconds, &nanoseconds)
             }
             count = max(0, min(length, capacity))
         }
         if length < 0 {
             let code = errno
             if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return nil }
-            throw .system(interface: name, operation: "recvfrom", errno: code)
+            throw .system(interface: name, operation: "recvmsg", errno: code)
         }
         // sll_pkttype at offset 10 (packet(7)): our own transmissions come back as PACKET_OUTGOING (older kernels).
         if from[10] == LinuxPacket.packetOutgoing { return nil }
         guard length <= capacity else { return nil }
-        return frame
+        var age: Duration?
+        if seconds >= 0 {
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            age = .seconds(Int64(now.tv_sec) - seconds) + .nanoseconds(Int64(now.tv_nsec) - nanoseconds)
+        }
+        return ReceivedFrame(bytes: frame, age: age)
     }
 
     /// Transmits one complete Ethernet frame (header on, no FCS) with sendto(2) to this interface.

@@ -76,7 +76,8 @@ struct DiagnoseL2: AsyncParsableCommand {
         do {
             announcer = try Announcer(
                 interfaces: parsed.interfaces,
-                configuration: Announcer.Configuration(announcementRounds: parsed.rounds, announcementInterval: parsed.roundInterval),
+                configuration: Announcer.Configuration(announcementRounds: parsed.rounds, announcementInterval: parsed.roundInterval,
+                                                      maximumRequestAge: parsed.config.timeout),
                 onEvent: { event in
                     if case .conflict(let interface, let address, let mac) = event {
                         say("conflict: \(mac) also claims \(address) on \(interface)")
@@ -146,7 +147,7 @@ struct DiagnoseL2: AsyncParsableCommand {
         await follow.value
         announcer.stop()
         let c = announcer.totalCounters()
-        say("stopped: answered \(c.arpRepliesSent) ARP and \(c.neighborAdvertisementsSent) NDP requests, sent \(c.announcementsSent) announcements, \(c.conflictsSeen) conflicts; membership: \(membership.counters.packetsSent) packets sent, \(membership.counters.packetsReceived) received, \(membership.counters.droppedTotal) dropped")
+        say("stopped: answered \(c.arpRepliesSent) ARP and \(c.neighborAdvertisementsSent) NDP requests (\(c.staleRequestsIgnored) left unanswered: older than the timeout when read), sent \(c.announcementsSent) announcements, \(c.conflictsSeen) conflicts; membership: \(membership.counters.packetsSent) packets sent, \(membership.counters.packetsReceived) received, \(membership.counters.droppedTotal) dropped")
     }
 
     struct Parsed {

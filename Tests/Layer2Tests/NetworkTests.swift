@@ -385,6 +385,56 @@ struct NetworkTests {
         }
     }
 
+    /// A request that waited in the socket while the reader was not running (a stalled process) is not answered when it
+    /// is older than `maximumRequestAge`: another node may have taken the IP over meanwhile. Fresh ones still are.
+    @Test func requestsOlderThanTheLimitAreNotAnswered() throws {
+        if let problem = TestNetwork.requirements() {
+            Issue.record(Comment(rawValue: problem))
+            return
+        }
+        let network = try TestNetwork()
+        defer { network.destroy() }
+        var configuration = NetworkTests.configuration
+        configuration.maximumRequestAge = .milliseconds(100)
+        let config = configuration
+        let announcer = try network.inNode {
+            try Announcer(interfaces: [TestNetwork.nodeInterface], configuration: config)
+        }
+        defer { announcer.stop() }
+        let mac = try #require(announcer.hardwareAddress(of: TestNetwork.nodeInterface))
+        announcer.setOwned(ips: [Self.ownedV4])
+        #expect(network.arping(Self.ownedV4.description, count: 1).macs == [mac], "a fresh request is answered")
+
+        // The reader stops running for 1.5 s after its current wait; the first request ends that wait (and is answered),
+        // the second waits in the socket for most of the stall and is read far older than 100 ms.
+        announcer.simulateReaderStall(for: .milliseconds(1500))
+        _ = network.arping(Self.ownedV4.description, count: 1)
+        let late = network.arping(Self.ownedV4.description, count: 1)
+        #expect(late.macs.isEmpty, "a request read after the stall must not be answered: \(late.output)")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while announcer.totalCounters().staleRequestsIgnored == 0 && ContinuousClock.now < deadline { usleep(20_000) }
+        #expect(announcer.totalCounters().staleRequestsIgnored == 1, "\(announcer.totalCounters())")
+        #expect(network.arping(Self.ownedV4.description, count: 1).macs == [mac], "answers again once running")
+    }
+
+    /// The kernel's receive time comes with each frame: one left waiting in the socket is read as old as it is.
+    @Test func receivedFramesCarryTheirAge() throws {
+        if let problem = TestNetwork.requirements() {
+            Issue.record(Comment(rawValue: problem))
+            return
+        }
+        let network = try TestNetwork()
+        defer { network.destroy() }
+        let socket = try network.inNode { try PacketSocket(interface: TestNetwork.nodeInterface) }
+        defer { socket.close() }
+        _ = network.arping(Self.unowned, count: 1)
+        usleep(300_000)
+        let frame = try #require(try socket.receiveFrame(timeout: .seconds(5)), "the request never reached the socket")
+        let age = try #require(frame.age, "no kernel timestamp")
+        #expect(age >= .milliseconds(300), "age \(age)")
+        #expect(age < .seconds(60), "age \(age)")
+    }
+
     @Test func packetSocketBasics() throws {
         if let problem = TestNetwork.requirements() {
             Issue.record(Comment(rawValue: problem))

@@ -18,4 +18,17 @@ int clinux_name_current_thread(const char *name);
 /// Returns 2 (real-time granted), 1 (nice granted) or 0 (unchanged).
 int clinux_raise_current_thread(int rt_priority, int fallback_nice);
 
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+/// Asks the kernel to timestamp received packets (SO_TIMESTAMPNS). Returns 0 or an errno value.
+int clinux_enable_receive_timestamps(int fd);
+
+/// recvmsg(2) of one datagram/frame into `buffer`, with the source address in `address` (`*address_length` in/out)
+/// and the kernel's receive time (CLOCK_REALTIME) in `*seconds`/`*nanoseconds` (both -1 when the kernel gave none).
+/// Returns the full length of the packet (MSG_TRUNC semantics, may exceed `capacity`) or -1 with errno set.
+ssize_t clinux_receive_timestamped(int fd, void *buffer, size_t capacity, int flags, void *address,
+                                   socklen_t *address_length, int64_t *seconds, int64_t *nanoseconds);
+
 #endif
