@@ -48,6 +48,7 @@ func checkMessage(_ m: [UInt8], _ context: CodecContext) -> Bool {
         d = try BGPMessage.decode(m, context: context)
     } catch {
         checkError(error, m, context)
+        _ = error.description   // the log line for the session reset
         return false
     }
     // What we accepted we must be able to send again (RFC 4271 §9.1.3 propagation) within the same limits.
@@ -77,7 +78,57 @@ func checkMessage(_ m: [UInt8], _ context: CodecContext) -> Bool {
     for h in d.updateErrors {
         invariant(h.error.code == .updateMessageError, "update error handling with code \(h.error.code)", m)
     }
+    checkConsumers(d, m, context)
     return true
+}
+
+/// What the speaker does with a received message besides decoding it, all driven by peer octets: RFC 6793
+/// §4.2.3 path reconstruction, RFC 7606 announce/withdraw sets, End-of-RIB detection, the log lines, and
+/// passing the attributes on to a session of the other AS size (RFC 6793 §4.2.2).
+func checkConsumers(_ d: DecodedMessage, _ m: [UInt8], _ context: CodecContext) {
+    switch d.message {
+    case .update(let u):
+        let a = u.attributes
+        if let path = a.effectiveASPath, let asPath = a.asPath {
+            // RFC 6793 §4.2.3: leading AS_PATH entries fill in what AS4_PATH lacks, so the length is AS_PATH's.
+            invariant(path.pathLength == asPath.pathLength,
+                      "reconstructed path \(path) has length \(path.pathLength), AS_PATH \(asPath) has \(asPath.pathLength)", m)
+            _ = path.firstAS
+        }
+        _ = a.effectiveAggregator
+        let outcome: UpdateDecodeOutcome = d.updateErrors.isEmpty ? .clean(u) : .withErrors(u, d.updateErrors)
+        _ = outcome.effectiveAnnounced.count + outcome.effectiveWithdrawn.count
+        _ = u.endOfRIB
+        var log = 0
+        for h in d.updateErrors { log += h.description.utf8.count }
+        for c in a.communities { log += c.description.utf8.count }
+        for c in a.largeCommunities { log += c.description.utf8.count }
+        log += (a.asPath?.description.utf8.count ?? 0) + (a.mpReach?.nextHop.description.utf8.count ?? 0)
+        for p in u.announcedPrefixes + u.withdrawnPrefixes { log += p.description.utf8.count }
+        _ = log
+        // Propagation (RFC 4271 §9.1.3): Partial set on unknown transitive attributes; the same limits apply.
+        let onward = UpdateMessage(withdrawnRoutes: u.withdrawnRoutes, attributes: a.forPropagation(), nlri: u.nlri)
+        invariant((try? onward.encode(context: context)) != nil, "UPDATE prepared for propagation does not encode", m)
+        // To a session of the other AS size the encoding may legitimately outgrow the limit (AS4_PATH is added),
+        // but what we do send must decode there without a session reset.
+        var other = context
+        other.fourOctetAS.toggle()
+        if let wire = try? BGPMessage.update(u).encode(context: other) {
+            do { _ = try BGPMessage.decode(wire, context: other) } catch {
+                invariant(false, "UPDATE re-encoded for fourOctetAS=\(other.fourOctetAS) is rejected there: \(error)", m)
+            }
+        }
+    case .open(let o):
+        _ = o.asNumber
+        _ = try? o.validatePeerAS(65001)
+        _ = CodecContext.negotiated(local: o, remote: o)
+        _ = o.capabilities.map(\.description)
+    case .notification(let n):
+        _ = n.description
+        _ = n.shutdownCommunication
+    case .keepalive, .routeRefresh:
+        break
+    }
 }
 
 /// A decode error must be sendable as a NOTIFICATION on the same session (RFC 4271 §6: the error is reported
