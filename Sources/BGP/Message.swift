@@ -106,7 +106,11 @@ public enum BGPMessage: Hashable, Sendable {
         switch self {
         case .open(let o): try o.encodeBody(into: &w)
         case .update(let u): try u.encodeBody(into: &w, context: context)
-        case .notification(let n): w.u8(n.code); w.u8(n.subcode); w.append(n.data)
+        case .notification(let n):
+            w.u8(n.code); w.u8(n.subcode)
+            // Data is diagnostic and may echo a whole peer message (RFC 7313 §5, RFC 4271 §6.3): cut it to the
+            // session's limit (RFC 4271 §4.1) so the error is still reported instead of failing to encode.
+            w.append(n.data.prefix(max(0, min(context.maxMessageLength, 0xFFFF) - BGPMessageHeader.size - 2)))
         case .keepalive: break
         case .routeRefresh(let r): w.u16(r.afiSafi.afi); w.u8(r.subtype); w.u8(r.afiSafi.safi)
         }

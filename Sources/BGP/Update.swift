@@ -62,7 +62,11 @@ public struct UpdateMessage: Hashable, Sendable {
         var parser = AttributeParser(context: context)
         try parser.parse(abytes)
         parser.finish(hasClassicNLRI: !nlri.isEmpty)
-        let msg = UpdateMessage(withdrawnRoutes: withdrawn, attributes: parser.attributes, nlri: nlri)
+        // Unknown attributes in ascending type order, the order `encode` writes (RFC 4271 §5 SHOULD): the same
+        // attribute set must compare equal however the peer ordered it.
+        var attributes = parser.attributes
+        attributes.unknown.sort { $0.typeCode < $1.typeCode }
+        let msg = UpdateMessage(withdrawnRoutes: withdrawn, attributes: attributes, nlri: nlri)
         return parser.handlings.isEmpty ? .clean(msg) : .withErrors(msg, parser.handlings)
     }
 
