@@ -190,7 +190,8 @@ struct NetworkTests {
     static let configuration = Announcer.Configuration(announcementRounds: 3, announcementInterval: .milliseconds(100))
 
     /// Runs `body` with fresh namespaces and an Announcer inside the node namespace; always stops it and deletes them.
-    func withNetwork(onEvent: (@Sendable (Announcer.Event) -> Void)? = nil,
+    func withNetwork(configuration: Announcer.Configuration = NetworkTests.configuration,
+                     onEvent: (@Sendable (Announcer.Event) -> Void)? = nil,
                      _ body: (TestNetwork, Announcer, MACAddress) throws -> Void) throws {
         if let problem = TestNetwork.requirements() {
             Issue.record(Comment(rawValue: problem))
@@ -199,7 +200,7 @@ struct NetworkTests {
         let network = try TestNetwork()
         defer { network.destroy() }
         let announcer = try network.inNode {
-            try Announcer(interfaces: [TestNetwork.nodeInterface], configuration: NetworkTests.configuration, onEvent: onEvent)
+            try Announcer(interfaces: [TestNetwork.nodeInterface], configuration: configuration, onEvent: onEvent)
         }
         defer { announcer.stop() }
         let mac = try #require(announcer.hardwareAddress(of: TestNetwork.nodeInterface))
@@ -346,19 +347,12 @@ struct NetworkTests {
     /// answers; nil leaves them at normal priority. Read back from /proc (field 41: policy, 40: rt_priority).
     @Test(arguments: [Int32(5), nil])
     func readerThreadsRunAtTheConfiguredPriority(priority: Int32?) throws {
-        if let problem = TestNetwork.requirements() {
-            Issue.record(Comment(rawValue: problem))
-            return
-        }
-        let network = try TestNetwork()
-        defer { network.destroy() }
         var configuration = NetworkTests.configuration
         configuration.readerPriority = priority
-        let config = configuration
-        let announcer = try network.inNode {
-            try Announcer(interfaces: [TestNetwork.nodeInterface], configuration: config)
-        }
-        defer { announcer.stop() }
+        try withNetwork(configuration: configuration) { _, _, _ in try Self.expectReaderScheduling(priority) }
+    }
+
+    static func expectReaderScheduling(_ priority: Int32?) throws {
         let name = "l2-" + TestNetwork.nodeInterface
         var found: (policy: Int, priority: Int)?
         let deadline = ContinuousClock.now + .seconds(5)
@@ -388,20 +382,12 @@ struct NetworkTests {
     /// A request that waited in the socket while the reader was not running (a stalled process) is not answered when it
     /// is older than `maximumRequestAge`: another node may have taken the IP over meanwhile. Fresh ones still are.
     @Test func requestsOlderThanTheLimitAreNotAnswered() throws {
-        if let problem = TestNetwork.requirements() {
-            Issue.record(Comment(rawValue: problem))
-            return
-        }
-        let network = try TestNetwork()
-        defer { network.destroy() }
         var configuration = NetworkTests.configuration
         configuration.maximumRequestAge = .milliseconds(100)
-        let config = configuration
-        let announcer = try network.inNode {
-            try Announcer(interfaces: [TestNetwork.nodeInterface], configuration: config)
-        }
-        defer { announcer.stop() }
-        let mac = try #require(announcer.hardwareAddress(of: TestNetwork.nodeInterface))
+        try withNetwork(configuration: configuration) { network, announcer, mac in try Self.expectStaleRequestsIgnored(network, announcer, mac) }
+    }
+
+    static func expectStaleRequestsIgnored(_ network: TestNetwork, _ announcer: Announcer, _ mac: MACAddress) throws {
         announcer.setOwned(ips: [Self.ownedV4])
         #expect(network.arping(Self.ownedV4.description, count: 1).macs == [mac], "a fresh request is answered")
 
