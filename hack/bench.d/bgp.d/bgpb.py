@@ -3,7 +3,9 @@
 
   bgpb.py prefixes N FILE                 N /32 prefixes from 10.100.0.0 up, one per line
   bgpb.py bird-static N FILE              the same as BIRD static routes (blackhole)
-  bgpb.py mrt N NEXTHOP FILE              the same as an MRT TABLE_DUMP_V2 file (RFC 6396) for `gobgp mrt inject`
+  bgpb.py mrt N NEXTHOP FILE              the same as an MRT TABLE_DUMP_V2 file (RFC 6396) for `gobgp mrt inject`,
+                                          followed by the first min(N, 5000) again: gobgp 3.10's inject returns
+                                          before gobgpd took the last records of its stream, and those are lost
   bgpb.py wait VTYSOCK PEERS N TIMEOUT    polls bgpd until every peer (comma separated) has pfxRcd >= N; prints JSON
   bgpb.py state VTYSOCK PEER              prints the peer's state in bgpd
   bgpb.py pcap FILE                       per TCP connection to port 179 in the capture: SYN time, time both sides
@@ -51,7 +53,8 @@ def cmd_mrt(n, nexthop, path):
     attrs = bytes([0x40, 1, 1, 0]) + bytes([0x40, 2, 0]) + bytes([0x40, 3, 4]) + nh
     with open(path, "wb") as f:
         f.write(record(1, pit))
-        for seq, p in enumerate(prefixes(n)):
+        pad = list(prefixes(min(n, 5000)))
+        for seq, p in enumerate(list(prefixes(n)) + pad):
             body = struct.pack("!IB", seq, 32) + socket.inet_aton(p) + struct.pack("!H", 1)
             body += struct.pack("!HIH", 0, now, len(attrs)) + attrs
             f.write(record(2, body))
@@ -82,7 +85,8 @@ def summary(s):
         d = json.loads(out)
     except ValueError:
         return {}
-    return d.get("ipv4Unicast", {}).get("peers", {})
+    # With the family in the command the answer is that family's object itself.
+    return d.get("peers", d.get("ipv4Unicast", {}).get("peers", {}))
 
 
 def cmd_wait(sock_path, peers, n, timeout):
