@@ -85,8 +85,8 @@ struct BGPRun: AsyncParsableCommand {
         ]
         if let eorAll { out["all_end_of_rib_sent_ms"] = ms(eorAll) }
         let json = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
-        print(String(decoding: json, as: UTF8.self))
-        fflush(stdout)
+        // Unbuffered: the harness reads it while we keep running.
+        FileHandle.standardOutput.write(json + Data("\n".utf8))
 
         // Keep the sessions up (the harness reads our RSS and the peer's RIB meanwhile) until told to stop.
         let (stream, cont) = AsyncStream<Void>.makeStream()

@@ -10,7 +10,8 @@
   bgpb.py state VTYSOCK PEER              prints the peer's state in bgpd
   bgpb.py pcap FILE                       per TCP connection to port 179 in the capture: SYN time, time both sides
                                           had the other's first KEEPALIVE (RFC 4271 §8.2.2: OpenConfirm ->
-                                          Established); JSON lines
+                                          Established), first segment with routes and last segment from the
+                                          announcer; JSON lines
 """
 import ipaddress
 import json
@@ -159,7 +160,13 @@ def cmd_pcap(path):
             order.append(key)
             continue
         c = conns.get(key)
-        if c is None or direction in c["ka"]:
+        if c is None:
+            continue
+        if direction == "c2s" and payload:
+            c["last_c2s"] = t
+            if "first_bulk_c2s" not in c and len(c["ka"]) == 2 and len(payload) > 23:
+                c["first_bulk_c2s"] = t   # more than a KEEPALIVE or End-of-RIB: the first UPDATE with routes
+        if direction in c["ka"]:
             continue
         # The first messages of a session start segments (they are written one by one); the capture may be cut
         # short (snap length), so only whole headers are read.
@@ -176,6 +183,7 @@ def cmd_pcap(path):
         ok = len(c["ka"]) == 2
         est = max(c["ka"].values()) if ok else None
         print(json.dumps({"client": c["client"], "syn": c["syn"], "established": est,
+                          "first_bulk_c2s": c.get("first_bulk_c2s"), "last_c2s": c.get("last_c2s"),
                           "connect_to_established_ms": (est - c["syn"]) * 1000 if ok else None}))
 
 
