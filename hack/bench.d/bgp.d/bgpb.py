@@ -8,6 +8,7 @@
                                           before gobgpd took the last records of its stream, and those are lost
   bgpb.py wait VTYSOCK PEERS N TIMEOUT    polls bgpd until every peer (comma separated) has pfxRcd >= N; prints JSON
   bgpb.py state VTYSOCK PEER              prints the peer's state in bgpd
+  bgpb.py cmd VTYSOCK COMMAND             runs an (enable-mode) command in bgpd, prints its output
   bgpb.py pcap FILE                       per TCP connection to port 179 in the capture: SYN time, time both sides
                                           had the other's first KEEPALIVE (RFC 4271 §8.2.2: OpenConfirm ->
                                           Established), first segment with routes and last segment from the
@@ -200,6 +201,10 @@ def main():
         cmd_mrt(int(a[1]), a[2], a[3])
     elif a[0] == "wait":
         cmd_wait(a[1], a[2], int(a[3]), float(a[4]))
+    elif a[0] == "cmd":
+        s = vty(a[1])
+        vty_cmd(s, "enable")
+        print(vty_cmd(s, a[2]))
     elif a[0] == "state":
         cmd_state(a[1], a[2])
     elif a[0] == "pcap":
