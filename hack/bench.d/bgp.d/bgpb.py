@@ -4,8 +4,8 @@
   bgpb.py prefixes N FILE                 N /32 prefixes from 10.100.0.0 up, one per line
   bgpb.py bird-static N FILE              the same as BIRD static routes (blackhole)
   bgpb.py mrt N NEXTHOP FILE              the same as an MRT TABLE_DUMP_V2 file (RFC 6396) for `gobgp mrt inject`,
-                                          followed by the first min(N, 5000) again: gobgp 3.10's inject returns
-                                          before gobgpd took the last records of its stream, and those are lost
+                                          followed by 5000 duplicates of its first records: gobgp 3.10's inject
+                                          returns before gobgpd took the last records of its stream (those are lost)
   bgpb.py wait VTYSOCK PEERS N TIMEOUT    polls bgpd until every peer (comma separated) has pfxRcd >= N; prints JSON
   bgpb.py state VTYSOCK PEER              prints the peer's state in bgpd
   bgpb.py cmd VTYSOCK COMMAND             runs an (enable-mode) command in bgpd, prints its output
@@ -55,7 +55,8 @@ def cmd_mrt(n, nexthop, path):
     attrs = bytes([0x40, 1, 1, 0]) + bytes([0x40, 2, 0]) + bytes([0x40, 3, 4]) + nh
     with open(path, "wb") as f:
         f.write(record(1, pit))
-        pad = list(prefixes(min(n, 5000)))
+        head = list(prefixes(min(n, 5000)))
+        pad = [head[i % len(head)] for i in range(5000)] if head else []
         for seq, p in enumerate(list(prefixes(n)) + pad):
             body = struct.pack("!IB", seq, 32) + socket.inet_aton(p) + struct.pack("!H", 1)
             body += struct.pack("!HIH", 0, now, len(attrs)) + attrs
