@@ -12,9 +12,9 @@ struct DiagnoseBGP: AsyncParsableCommand {
         discussion: """
             Connects to (or with --passive waits for) the peer, prints every state change, the capabilities
             both sides offered and what was negotiated, every NOTIFICATION with its code and subcode names,
-            and the routes the peer sends. With --prefix (and/or --prefix-file) it advertises those prefixes
-            (IPv4 and IPv6, over one session with multiprotocol BGP) until interrupted (SIGINT/SIGTERM: Cease,
-            then exit 0) or for --duration seconds.
+            and the routes the peer sends. With --prefix and --prefix-file it advertises those prefixes (IPv4
+            and IPv6, over one session with multiprotocol BGP) until interrupted (SIGINT/SIGTERM: Cease, then
+            exit 0) or for --duration seconds.
             Exit status: 0 when the session was Established and still is (or we closed it), 1 when it never
             reached Established, 2 when it was Established but went down with an error.
             """)
