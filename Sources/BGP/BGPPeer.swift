@@ -553,7 +553,7 @@ public final class BGPPeer: @unchecked Sendable {
             ipv4OverIPv6NextHop: n.extendedNextHop.contains(.ipv4UnicastOverIPv6), localAddress: local,
             defaultNextHopIPv4: config.defaultNextHopIPv4, defaultNextHopIPv6: config.defaultNextHopIPv6)
         // Routes that differ only in their prefix (the usual case: many Service IPs, one set of communities) share
-        // one exported attribute set: export once per distinct rest, group the prefixes under it.
+        // one exported attribute set: export once per distinct rest, not once per prefix.
         struct ExportKey: Hashable {
             var family: AddressFamily
             var nextHop: IPAddress?
@@ -562,32 +562,35 @@ public final class BGPPeer: @unchecked Sendable {
             var communities: [Community]
             var largeCommunities: [LargeCommunity]
         }
-        var groupOf: [ExportKey: Int] = [:]
-        var groups: [(nextHop: NextHop, attributes: PathAttributes, prefixes: [IPPrefix])] = []
+        var setOf: [ExportKey: Int] = [:]
+        var sets: [(nextHop: NextHop, attributes: PathAttributes)] = []
+        var routes: [(prefix: IPPrefix, set: Int)] = []
+        routes.reserveCapacity(desired.count)
         var lastKey: ExportKey?
-        var lastGroup = -1
+        var lastSet = -1
         for r in desired {
             let key = ExportKey(family: r.prefix.family, nextHop: r.nextHop, localPref: r.localPref, multiExitDisc: r.multiExitDisc,
                                 communities: r.communities, largeCommunities: r.largeCommunities)
-            if key == lastKey, lastGroup >= 0 { groups[lastGroup].prefixes.append(r.prefix); continue }
-            if let g = groupOf[key] {
-                groups[g].prefixes.append(r.prefix)
+            if lastSet >= 0, key == lastKey { routes.append((r.prefix, lastSet)); continue }
+            if let i = setOf[key] {
+                routes.append((r.prefix, i))
                 lastKey = key
-                lastGroup = g
+                lastSet = i
                 continue
             }
             switch export.route(r) {
             case .success(let x):
-                groupOf[key] = groups.count
+                setOf[key] = sets.count
                 lastKey = key
-                lastGroup = groups.count
-                groups.append((x.nextHop, x.attributes, [r.prefix]))
+                lastSet = sets.count
+                routes.append((r.prefix, sets.count))
+                sets.append((x.nextHop, x.attributes))
             case .failure(let skip):
                 // Not cached: skips are rare and each names its prefix.
                 if initial { emit(.routeSkipped(skip)) }
             }
         }
-        ribOut.setDesired(groups: groups)
+        ribOut.setDesired(attributeSets: sets, routes: routes)
         let msgs: [UpdateMessage], announced: Int, withdrawn: Int
         do {
             (msgs, announced, withdrawn) = try ribOut.takeUpdatesCounting(packer: UpdatePacker(context: n.codecContext))

@@ -184,15 +184,15 @@ public struct AdjRIBOut: Sendable {
         compact()
     }
 
-    /// Replaces the desired table from routes already grouped by attribute set: the attributes are interned once per
-    /// group, not once per prefix. A prefix listed twice keeps its last entry.
-    public mutating func setDesired(groups: [(nextHop: NextHop, attributes: PathAttributes, prefixes: [IPPrefix])]) {
+    /// Replaces the desired table from attribute sets and (prefix, index into `attributeSets`) pairs: each set is
+    /// interned once, not once per prefix. Pairs are taken in order, so a prefix listed twice keeps its last entry;
+    /// an index out of range drops its pair.
+    public mutating func setDesired(attributeSets: [(nextHop: NextHop, attributes: PathAttributes)],
+                                    routes: [(prefix: IPPrefix, set: Int)]) {
+        let ids = attributeSets.map { intern(AttributeSet(nextHop: $0.nextHop, attributes: Self.stripped($0.attributes))) }
         var d: [IPPrefix: Int32] = [:]
-        d.reserveCapacity(groups.reduce(0) { $0 + $1.prefixes.count })
-        for g in groups {
-            let id = intern(AttributeSet(nextHop: g.nextHop, attributes: Self.stripped(g.attributes)))
-            for p in g.prefixes { d[p] = id }
-        }
+        d.reserveCapacity(routes.count)
+        for r in routes where ids.indices.contains(r.set) { d[r.prefix] = ids[r.set] }
         desiredIDs = d
         compact()
     }

@@ -39,15 +39,17 @@ import Testing
         var perRoute = AdjRIBOut()
         perRoute.setDesired(routes(rs))
         var grouped = AdjRIBOut()
-        var groups: [(nextHop: NextHop, attributes: PathAttributes, prefixes: [IPPrefix])] = []
+        var sets: [(nextHop: NextHop, attributes: PathAttributes)] = []
+        var pairs: [(prefix: IPPrefix, set: Int)] = []
         for r in routes(rs) {
-            if let i = groups.firstIndex(where: { $0.nextHop == r.nextHop && $0.attributes == r.attributes }) {
-                groups[i].prefixes.append(r.prefix)
+            if let i = sets.firstIndex(where: { $0.nextHop == r.nextHop && $0.attributes == r.attributes }) {
+                pairs.append((r.prefix, i))
             } else {
-                groups.append((r.nextHop, r.attributes, [r.prefix]))
+                pairs.append((r.prefix, sets.count))
+                sets.append((r.nextHop, r.attributes))
             }
         }
-        grouped.setDesired(groups: groups)
+        grouped.setDesired(attributeSets: sets, routes: pairs)
         #expect(grouped.desired == perRoute.desired)
         let a = try perRoute.takeUpdates(packer: UpdatePacker())
         let b = try grouped.takeUpdatesCounting(packer: UpdatePacker())
@@ -125,6 +127,22 @@ import Testing
         #expect(back.count == 1)
         #expect(back[0].nlri == [p])
         #expect(back[0].attributes.multiExitDisc == 2)
+    }
+
+    @Test func lastEntryWinsAcrossAttributeSets() throws {
+        // The prefix alternates between two attribute sets; the last listing decides, whichever set was seen first.
+        let p = pfx("10.9.0.0/24"), q = pfx("10.9.1.0/24")
+        let a = PathAttributes(origin: .igp, asPath: ASPath(sequence: [64601]), multiExitDisc: 1)
+        let b = PathAttributes(origin: .igp, asPath: ASPath(sequence: [64601]), multiExitDisc: 2)
+        let nh = NextHop.ipv4(v4("10.201.0.11"))
+        var rib = AdjRIBOut()
+        rib.setDesired(attributeSets: [(nh, a), (nh, b)], routes: [(p, 0), (q, 0), (p, 1), (p, 0), (q, 1), (q, 7)])
+        #expect(rib.desired[p]?.attributes.multiExitDisc == 1)
+        #expect(rib.desired[q]?.attributes.multiExitDisc == 2)   // the out-of-range index is dropped
+        var perRoute = AdjRIBOut()
+        perRoute.setDesired([.init(prefix: p, nextHop: nh, attributes: b), .init(prefix: p, nextHop: nh, attributes: a),
+                             .init(prefix: q, nextHop: nh, attributes: b)])
+        #expect(rib.desired == perRoute.desired)
     }
 
     @Test func groupedAnnounceSplitsFamiliesAndFillsMessages() throws {
