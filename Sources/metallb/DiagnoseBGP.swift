@@ -65,9 +65,7 @@ struct DiagnoseBGP: AsyncParsableCommand {
         if holdTime == 1 || holdTime == 2 { throw ValidationError("--hold-time must be 0 or at least 3") }
         if let m = multihop, !(1...255).contains(m) { throw ValidationError("--multihop must be a TTL in 1...255") }
         for p in prefix where IPPrefix(p) == nil { throw ValidationError("--prefix '\(p)' is not a prefix (host bits must be zero)") }
-        if let prefixFile {
-            do { _ = try PrefixFile.load(prefixFile) } catch { throw ValidationError("--prefix-file \(error)") }
-        }
+        // --prefix-file is read (and its lines checked) once, at the start of run(), before anything connects.
         for c in community where Community(c) == nil { throw ValidationError("--community '\(c)' is not AS:VALUE or a well-known name") }
         for c in largeCommunity where LargeCommunity(c) == nil { throw ValidationError("--large-community '\(c)' is not A:B:C") }
         for n in nextHop where IPAddress(n) == nil { throw ValidationError("--next-hop '\(n)' is not an IP address") }
