@@ -479,6 +479,24 @@ public final class BGPPeer: @unchecked Sendable {
         }
     }
 
+    /// Writes UPDATEs as one buffer (one write, not one per message); the caller flushes.
+    private func sendUpdates(_ msgs: [UpdateMessage], on id: ConnectionID) {
+        guard !msgs.isEmpty, let ch = channels[id] else { return }
+        let ctx = codecContext(for: id)
+        var buf = ch.allocator.buffer(capacity: min(msgs.count, 1024) * ctx.maxMessageLength)
+        var count = 0
+        for m in msgs {
+            do {
+                buf.writeBytes(try BGPMessage.update(m).encode(context: ctx))
+                count += 1
+            } catch {
+                lastError = "could not encode UPDATE: \(error)"
+            }
+        }
+        lastWrite[id] = ch.write(buf)
+        sent[.update, default: 0] += count
+    }
+
     // MARK: Timers
 
     private func startTimer(_ t: BGPTimer, _ d: Duration, connection: ConnectionID?) {
@@ -534,24 +552,54 @@ public final class BGPPeer: @unchecked Sendable {
             localAS: config.session.localAS, isInternal: n.isInternal, families: Set(n.families),
             ipv4OverIPv6NextHop: n.extendedNextHop.contains(.ipv4UnicastOverIPv6), localAddress: local,
             defaultNextHopIPv4: config.defaultNextHopIPv4, defaultNextHopIPv6: config.defaultNextHopIPv6)
-        var routes: [UpdatePacker.Route] = []
+        // Routes that differ only in their prefix (the usual case: many Service IPs, one set of communities) share
+        // one exported attribute set: export once per distinct rest, not once per prefix.
+        struct ExportKey: Hashable {
+            var family: AddressFamily
+            var nextHop: IPAddress?
+            var localPref: UInt32?
+            var multiExitDisc: UInt32?
+            var communities: [Community]
+            var largeCommunities: [LargeCommunity]
+        }
+        var setOf: [ExportKey: Int] = [:]
+        var sets: [(nextHop: NextHop, attributes: PathAttributes)] = []
+        var routes: [(prefix: IPPrefix, set: Int)] = []
+        routes.reserveCapacity(desired.count)
+        var lastKey: ExportKey?
+        var lastSet = -1
         for r in desired {
+            let key = ExportKey(family: r.prefix.family, nextHop: r.nextHop, localPref: r.localPref, multiExitDisc: r.multiExitDisc,
+                                communities: r.communities, largeCommunities: r.largeCommunities)
+            if lastSet >= 0, key == lastKey { routes.append((r.prefix, lastSet)); continue }
+            if let i = setOf[key] {
+                routes.append((r.prefix, i))
+                lastKey = key
+                lastSet = i
+                continue
+            }
             switch export.route(r) {
-            case .success(let x): routes.append(x)
-            case .failure(let skip): if initial { emit(.routeSkipped(skip)) }
+            case .success(let x):
+                setOf[key] = sets.count
+                lastKey = key
+                lastSet = sets.count
+                routes.append((r.prefix, sets.count))
+                sets.append((x.nextHop, x.attributes))
+            case .failure(let skip):
+                // Not cached: skips are rare and each names its prefix.
+                if initial { emit(.routeSkipped(skip)) }
             }
         }
-        ribOut.setDesired(routes)
-        let (w, a) = ribOut.diff()
-        let msgs: [UpdateMessage]
+        ribOut.setDesired(attributeSets: sets, routes: routes)
+        let msgs: [UpdateMessage], announced: Int, withdrawn: Int
         do {
-            msgs = try ribOut.takeUpdates(packer: UpdatePacker(context: n.codecContext))
+            (msgs, announced, withdrawn) = try ribOut.takeUpdatesCounting(packer: UpdatePacker(context: n.codecContext))
         } catch {
             lastError = "could not build UPDATEs: \(error)"
             return
         }
-        for m in msgs { send(.update(m), on: id, flush: false) }
-        if !msgs.isEmpty { emit(.updatesSent(messages: msgs.count, announced: a.count, withdrawn: w.count)) }
+        sendUpdates(msgs, on: id)
+        if !msgs.isEmpty { emit(.updatesSent(messages: msgs.count, announced: announced, withdrawn: withdrawn)) }
         var eor: [AFISAFI] = []
         if initial {
             for f in n.families {
@@ -572,7 +620,7 @@ public final class BGPPeer: @unchecked Sendable {
         }
         return BGPPeerStatus(
             peer: config.peerAddress, state: session.state, negotiated: neg, uptime: up, messagesSent: sent,
-            messagesReceived: received, prefixesSent: ribOut.advertised.count, prefixesReceived: ribIn.count,
+            messagesReceived: received, prefixesSent: ribOut.advertisedCount, prefixesReceived: ribIn.count,
             lastError: lastError, lastNotificationSent: lastNotificationSent, lastNotificationReceived: lastNotificationReceived,
             establishedCount: establishedCount, lastDown: lastDown)
     }

@@ -57,47 +57,70 @@ public struct UpdatePacker: Sendable {
         }
         var out: [UpdateMessage] = []
         for key in order {
-            let prefixes = groups[key] ?? []
-            var template = key.attributes
-            let v0: Int
-            switch key.carrier {
-            case .classic:
-                guard case .ipv4(let nh) = key.nextHop else { continue }
-                template.nextHop = nh
-                v0 = 0
-            case .multiprotocol(let afiSafi):
-                template.mpReach = MPReachNLRI(afiSafi: afiSafi, nextHop: key.nextHop, nlri: [])
-                v0 = 5 + key.nextHop.encoded(forAFI: afiSafi.afi).count
-            }
-            let base = try UpdateMessage(attributes: template).encode(context: context).count
-            func size(_ nlriBytes: Int) -> Int {
-                // The MP_REACH_NLRI header grows by one octet once its value passes 255 (extended length).
-                let grow = (key.carrier != .classic && v0 <= 255 && v0 + nlriBytes > 255) ? 1 : 0
-                return base + nlriBytes + grow
-            }
-            var batch: [IPPrefix] = []
-            var bytes = 0
-            func flush() {
-                guard !batch.isEmpty else { return }
-                var m = UpdateMessage(attributes: template)
-                switch key.carrier {
-                case .classic: m.nlri = batch
-                case .multiprotocol: m.attributes.mpReach?.nlri = batch
-                }
-                out.append(m)
-                batch = []
-                bytes = 0
-            }
-            for p in prefixes {
-                if !batch.isEmpty, size(bytes + p.encodedSize) > context.maxMessageLength { flush() }
-                guard size(bytes + p.encodedSize) <= context.maxMessageLength else {
-                    throw EncodingError("attributes too large: not even one prefix fits in \(context.maxMessageLength) octets")
-                }
-                batch.append(p)
-                bytes += p.encodedSize
-            }
-            flush()
+            out += try pack(prefixes: groups[key] ?? [], carrier: key.carrier, nextHop: key.nextHop, attributes: key.attributes)
         }
+        return out
+    }
+
+    /// Announcement UPDATEs for prefixes that share one next hop and attribute set, in the given order (duplicates
+    /// are the caller's business). Every message is filled up to the maximum length; with IPv4 and IPv6 prefixes
+    /// mixed, each family gets its own messages.
+    public func announce(prefixes: [IPPrefix], nextHop: NextHop, attributes: PathAttributes) throws(EncodingError) -> [UpdateMessage] {
+        var attrs = attributes
+        attrs.nextHop = nil
+        attrs.mpReach = nil
+        attrs.mpUnreach = nil
+        var v4: [IPPrefix] = [], v6: [IPPrefix] = []
+        for p in prefixes { if p.family == .ipv4 { v4.append(p) } else { v6.append(p) } }
+        var out: [UpdateMessage] = []
+        for list in [v4, v6] where !list.isEmpty {
+            out += try pack(prefixes: list, carrier: carrier(prefix: list[0], nextHop: nextHop), nextHop: nextHop, attributes: attrs)
+        }
+        return out
+    }
+
+    /// Fills messages with `prefixes` (one family) under one attribute template.
+    private func pack(prefixes: [IPPrefix], carrier: Carrier, nextHop: NextHop, attributes: PathAttributes) throws(EncodingError) -> [UpdateMessage] {
+        var out: [UpdateMessage] = []
+        var template = attributes
+        let v0: Int
+        switch carrier {
+        case .classic:
+            guard case .ipv4(let nh) = nextHop else { return [] }
+            template.nextHop = nh
+            v0 = 0
+        case .multiprotocol(let afiSafi):
+            template.mpReach = MPReachNLRI(afiSafi: afiSafi, nextHop: nextHop, nlri: [])
+            v0 = 5 + nextHop.encoded(forAFI: afiSafi.afi).count
+        }
+        let base = try UpdateMessage(attributes: template).encode(context: context).count
+        func size(_ nlriBytes: Int) -> Int {
+            // The MP_REACH_NLRI header grows by one octet once its value passes 255 (extended length).
+            let grow = (carrier != .classic && v0 <= 255 && v0 + nlriBytes > 255) ? 1 : 0
+            return base + nlriBytes + grow
+        }
+        var batch: [IPPrefix] = []
+        var bytes = 0
+        func flush() {
+            guard !batch.isEmpty else { return }
+            var m = UpdateMessage(attributes: template)
+            switch carrier {
+            case .classic: m.nlri = batch
+            case .multiprotocol: m.attributes.mpReach?.nlri = batch
+            }
+            out.append(m)
+            batch = []
+            bytes = 0
+        }
+        for p in prefixes {
+            if !batch.isEmpty, size(bytes + p.encodedSize) > context.maxMessageLength { flush() }
+            guard size(bytes + p.encodedSize) <= context.maxMessageLength else {
+                throw EncodingError("attributes too large: not even one prefix fits in \(context.maxMessageLength) octets")
+            }
+            batch.append(p)
+            bytes += p.encodedSize
+        }
+        flush()
         return out
     }
 
@@ -129,6 +152,7 @@ public struct UpdatePacker: Sendable {
 
     /// Withdrawals first, then announcements; a prefix both withdrawn and announced is only announced.
     public func pack(announce routes: [Route], withdraw prefixes: [IPPrefix]) throws(EncodingError) -> [UpdateMessage] {
+        if prefixes.isEmpty { return try announce(routes) }
         let announced = Set(routes.map(\.prefix))
         return withdraw(prefixes.filter { !announced.contains($0) }) + (try announce(routes))
     }

@@ -117,7 +117,17 @@ enum NLRICodec {
     /// Writes <length, prefix> with the minimum number of octets (RFC 4271 §4.3).
     static func encode(_ p: IPPrefix, into w: inout ByteWriter) {
         w.u8(UInt8(p.length))
-        w.append(p.address.bytes.prefix(p.encodedAddressSize))
+        // Octet by octet from the integer form: no temporary array per prefix (a full table is 100,000 of them).
+        let n = p.encodedAddressSize
+        switch p.address {
+        case .v4(let a):
+            for k in 0..<n { w.u8(UInt8(truncatingIfNeeded: a.rawValue >> UInt32(24 - 8 * k))) }
+        case .v6(let a):
+            for k in 0..<n {
+                let word = k < 8 ? a.high : a.low
+                w.u8(UInt8(truncatingIfNeeded: word >> UInt64(56 - 8 * (k % 8))))
+            }
+        }
     }
 }
 

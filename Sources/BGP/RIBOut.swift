@@ -110,38 +110,162 @@ public struct RouteExport: Sendable {
 /// The Adj-RIB-Out of one session (RFC 4271 §3.2, §9.2): what the caller wants advertised versus what the peer was
 /// last told. `takeUpdates` turns the difference into few UPDATEs (withdrawals batched, routes with equal attributes
 /// packed together by `UpdatePacker`).
+///
+/// Attribute sets are interned: each prefix maps to a small number naming its (next hop, attributes), so that a
+/// table of 100,000 prefixes sharing one attribute set costs a dictionary of integers, comparing "desired" with
+/// "advertised" compares integers, and grouping for the packer needs no hashing of attributes per prefix.
 public struct AdjRIBOut: Sendable {
-    public private(set) var desired: [IPPrefix: UpdatePacker.Route] = [:]
-    public private(set) var advertised: [IPPrefix: UpdatePacker.Route] = [:]
+    /// One distinct (next hop, attributes) of the table.
+    struct AttributeSet: Hashable, Sendable {
+        var nextHop: NextHop
+        var attributes: PathAttributes
+    }
+
+    private var sets: [AttributeSet] = []
+    private var setIDs: [AttributeSet: Int32] = [:]
+    private var desiredIDs: [IPPrefix: Int32] = [:]
+    private var advertisedIDs: [IPPrefix: Int32] = [:]
 
     public init() {}
 
-    /// Replaces the desired table.
+    /// The table the caller wants advertised (built on demand: for inspection and tests).
+    public var desired: [IPPrefix: UpdatePacker.Route] { routes(desiredIDs) }
+    /// What the peer was last told (built on demand).
+    public var advertised: [IPPrefix: UpdatePacker.Route] { routes(advertisedIDs) }
+    /// How many prefixes the peer has from us.
+    public var advertisedCount: Int { advertisedIDs.count }
+
+    private func routes(_ ids: [IPPrefix: Int32]) -> [IPPrefix: UpdatePacker.Route] {
+        ids.reduce(into: [:]) { d, e in
+            let s = sets[Int(e.value)]
+            d[e.key] = UpdatePacker.Route(prefix: e.key, nextHop: s.nextHop, attributes: s.attributes)
+        }
+    }
+
+    private mutating func intern(_ s: AttributeSet) -> Int32 {
+        if let id = setIDs[s] { return id }
+        let id = Int32(sets.count)
+        sets.append(s)
+        setIDs[s] = id
+        return id
+    }
+
+    /// Drops attribute sets neither table uses any more (keeps the intern table from growing with every change).
+    private mutating func compact() {
+        guard sets.count > 64 else { return }
+        var used = Set(desiredIDs.values)
+        used.formUnion(advertisedIDs.values)
+        guard used.count * 2 < sets.count else { return }
+        var remap: [Int32: Int32] = [:]
+        var newSets: [AttributeSet] = []
+        for old in used.sorted() {
+            remap[old] = Int32(newSets.count)
+            newSets.append(sets[Int(old)])
+        }
+        sets = newSets
+        setIDs = Dictionary(uniqueKeysWithValues: newSets.enumerated().map { ($0.element, Int32($0.offset)) })
+        desiredIDs = desiredIDs.mapValues { remap[$0] ?? 0 }
+        advertisedIDs = advertisedIDs.mapValues { remap[$0] ?? 0 }
+    }
+
+    /// Replaces the desired table (a prefix listed twice keeps its last entry).
     public mutating func setDesired(_ routes: [UpdatePacker.Route]) {
-        var d: [IPPrefix: UpdatePacker.Route] = [:]
-        for r in routes { d[r.prefix] = r }
-        desired = d
+        var d: [IPPrefix: Int32] = [:]
+        d.reserveCapacity(routes.count)
+        // Consecutive routes usually share their attributes: compare with the previous one before hashing.
+        var last: (AttributeSet, Int32)?
+        for r in routes {
+            let s = AttributeSet(nextHop: r.nextHop, attributes: Self.stripped(r.attributes))
+            let id: Int32
+            if let last, last.0 == s { id = last.1 } else { id = intern(s); last = (s, id) }
+            d[r.prefix] = id
+        }
+        desiredIDs = d
+        compact()
+    }
+
+    /// Replaces the desired table from attribute sets and (prefix, index into `attributeSets`) pairs: each set is
+    /// interned once, not once per prefix. Pairs are taken in order, so a prefix listed twice keeps its last entry;
+    /// an index out of range drops its pair.
+    public mutating func setDesired(attributeSets: [(nextHop: NextHop, attributes: PathAttributes)],
+                                    routes: [(prefix: IPPrefix, set: Int)]) {
+        let ids = attributeSets.map { intern(AttributeSet(nextHop: $0.nextHop, attributes: Self.stripped($0.attributes))) }
+        var d: [IPPrefix: Int32] = [:]
+        d.reserveCapacity(routes.count)
+        for r in routes where ids.indices.contains(r.set) { d[r.prefix] = ids[r.set] }
+        desiredIDs = d
+        compact()
+    }
+
+    /// The packer sets NEXT_HOP / MP_REACH / MP_UNREACH itself: they are not part of the route's identity.
+    private static func stripped(_ a: PathAttributes) -> PathAttributes {
+        guard a.nextHop != nil || a.mpReach != nil || a.mpUnreach != nil else { return a }
+        var a = a
+        a.nextHop = nil
+        a.mpReach = nil
+        a.mpUnreach = nil
+        return a
     }
 
     /// Forgets what the peer knows (a new session starts from an empty Adj-RIB-In on the peer's side).
-    public mutating func sessionReset() { advertised = [:] }
+    public mutating func sessionReset() { advertisedIDs = [:] }
 
     /// Whether `takeUpdates` would produce anything.
-    public var hasChanges: Bool { desired != advertised }
+    public var hasChanges: Bool { desiredIDs != advertisedIDs }
 
     /// The prefixes to withdraw and the routes to (re)announce, sorted for determinism.
     public func diff() -> (withdraw: [IPPrefix], announce: [UpdatePacker.Route]) {
-        let withdraw = advertised.keys.filter { desired[$0] == nil }.sorted()
-        let announce = desired.filter { advertised[$0.key] != $0.value }.sorted { $0.key < $1.key }.map(\.value)
-        return (withdraw, announce)
+        let (w, groups) = diffGroups()
+        var a: [UpdatePacker.Route] = []
+        for g in groups {
+            let s = sets[Int(g.id)]
+            for p in g.prefixes { a.append(UpdatePacker.Route(prefix: p, nextHop: s.nextHop, attributes: s.attributes)) }
+        }
+        a.sort { $0.prefix < $1.prefix }
+        return (w, a)
+    }
+
+    /// Withdrawals sorted; announcements grouped by attribute set and family, each group sorted, groups in the order
+    /// of their smallest prefix (the order `UpdatePacker.announce` gives the same routes sorted by prefix).
+    private func diffGroups() -> (withdraw: [IPPrefix], groups: [(id: Int32, prefixes: [IPPrefix])]) {
+        var withdraw: [IPPrefix] = []
+        if !advertisedIDs.isEmpty {
+            withdraw = advertisedIDs.keys.filter { desiredIDs[$0] == nil }
+            withdraw.sort()
+        }
+        // Keyed by attribute set and family: each family gets its own messages (RFC 7606 §5.1).
+        struct Key: Hashable { var id: Int32; var v6: Bool }
+        var byKey: [Key: [IPPrefix]] = [:]
+        if advertisedIDs.isEmpty {
+            // A new session: everything goes (no lookups in the empty table).
+            for (p, id) in desiredIDs { byKey[Key(id: id, v6: p.family == .ipv6), default: []].append(p) }
+        } else {
+            for (p, id) in desiredIDs where advertisedIDs[p] != id { byKey[Key(id: id, v6: p.family == .ipv6), default: []].append(p) }
+        }
+        var groups: [(id: Int32, prefixes: [IPPrefix])] = byKey.map { ($0.key.id, $0.value.sorted()) }
+        groups.sort { $0.prefixes[0] < $1.prefixes[0] }
+        return (withdraw, groups)
     }
 
     /// The UPDATEs that bring the peer from `advertised` to `desired`; afterwards both are equal.
     public mutating func takeUpdates(packer: UpdatePacker) throws(EncodingError) -> [UpdateMessage] {
-        let (w, a) = diff()
-        guard !w.isEmpty || !a.isEmpty else { return [] }
-        let msgs = try packer.pack(announce: a, withdraw: w)
-        advertised = desired
-        return msgs
+        try takeUpdatesCounting(packer: packer).messages
+    }
+
+    /// `takeUpdates`, also telling how many prefixes were announced and withdrawn.
+    public mutating func takeUpdatesCounting(packer: UpdatePacker) throws(EncodingError)
+        -> (messages: [UpdateMessage], announced: Int, withdrawn: Int) {
+        let (w, groups) = diffGroups()
+        guard !w.isEmpty || !groups.isEmpty else { return ([], 0, 0) }
+        var msgs = packer.withdraw(w)
+        var announced = 0
+        for g in groups {
+            let s = sets[Int(g.id)]
+            msgs += try packer.announce(prefixes: g.prefixes, nextHop: s.nextHop, attributes: s.attributes)
+            announced += g.prefixes.count
+        }
+        advertisedIDs = desiredIDs
+        compact()
+        return (msgs, announced, w.count)
     }
 }

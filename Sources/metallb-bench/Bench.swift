@@ -10,7 +10,8 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "metallb-bench",
         abstract: "Benchmark workloads for hack/bench (not shipped in the image).",
-        subcommands: [Populate.self, InformerSync.self, UpdateStream.self, WatchLag.self, DecodeFile.self, IPAMRun.self, IPAMHold.self, ServicesEndToEnd.self])
+        subcommands: [Populate.self, InformerSync.self, UpdateStream.self, WatchLag.self, DecodeFile.self, IPAMRun.self, IPAMHold.self, ServicesEndToEnd.self,
+                      BGPRun.self])
 }
 
 struct Common: ParsableArguments {

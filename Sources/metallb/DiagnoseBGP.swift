@@ -12,9 +12,9 @@ struct DiagnoseBGP: AsyncParsableCommand {
         discussion: """
             Connects to (or with --passive waits for) the peer, prints every state change, the capabilities
             both sides offered and what was negotiated, every NOTIFICATION with its code and subcode names,
-            and the routes the peer sends. With --prefix it advertises those prefixes (IPv4 and IPv6, over
-            one session with multiprotocol BGP) until interrupted (SIGINT/SIGTERM: Cease, then exit 0) or
-            for --duration seconds.
+            and the routes the peer sends. With --prefix and --prefix-file it advertises those prefixes (IPv4
+            and IPv6, over one session with multiprotocol BGP) until interrupted (SIGINT/SIGTERM: Cease, then
+            exit 0) or for --duration seconds.
             Exit status: 0 when the session was Established and still is (or we closed it), 1 when it never
             reached Established, 2 when it was Established but went down with an error.
             """)
@@ -34,6 +34,10 @@ struct DiagnoseBGP: AsyncParsableCommand {
     var gracefulRestart = false
     @Option(help: "Restart time advertised with --graceful-restart, seconds.") var restartTime: UInt16 = 120
     @Option(help: "A prefix to advertise (repeat for more; IPv4 and IPv6).") var prefix: [String] = []
+    @Option(help: ArgumentHelp(
+        "A file of prefixes to advertise besides --prefix: one per line; '#' starts a comment; blank lines are ignored.",
+        valueName: "file"))
+    var prefixFile: String?
     @Option(help: "A community for the advertised prefixes, AS:VALUE or a well-known name (repeatable).") var community: [String] = []
     @Option(help: "A large community for the advertised prefixes, A:B:C (repeatable).") var largeCommunity: [String] = []
     @Option(help: "LOCAL_PREF for the advertised prefixes (sent to iBGP peers only).") var localPref: UInt32?
@@ -61,6 +65,7 @@ struct DiagnoseBGP: AsyncParsableCommand {
         if holdTime == 1 || holdTime == 2 { throw ValidationError("--hold-time must be 0 or at least 3") }
         if let m = multihop, !(1...255).contains(m) { throw ValidationError("--multihop must be a TTL in 1...255") }
         for p in prefix where IPPrefix(p) == nil { throw ValidationError("--prefix '\(p)' is not a prefix (host bits must be zero)") }
+        // --prefix-file is read (and its lines checked) once, at the start of run(), before anything connects.
         for c in community where Community(c) == nil { throw ValidationError("--community '\(c)' is not AS:VALUE or a well-known name") }
         for c in largeCommunity where LargeCommunity(c) == nil { throw ValidationError("--large-community '\(c)' is not A:B:C") }
         for n in nextHop where IPAddress(n) == nil { throw ValidationError("--next-hop '\(n)' is not an IP address") }
@@ -98,7 +103,11 @@ struct DiagnoseBGP: AsyncParsableCommand {
             case .v6(let v): cfg.defaultNextHopIPv6 = v
             }
         }
-        let routes = prefix.compactMap { IPPrefix($0) }.map {
+        var prefixes = prefix.compactMap { IPPrefix($0) }
+        if let prefixFile {
+            do { prefixes += try PrefixFile.load(prefixFile) } catch { throw ValidationError("--prefix-file \(error)") }
+        }
+        let routes = prefixes.map {
             AdvertisedRoute(prefix: $0, localPref: localPref, communities: community.compactMap { Community($0) },
                             largeCommunities: largeCommunity.compactMap { LargeCommunity($0) })
         }
@@ -118,7 +127,12 @@ struct DiagnoseBGP: AsyncParsableCommand {
             + "; TTL \(cfg.effectiveTTL)\(multihop != nil ? " (multihop)" : ""); hold time \(holdTime)s"
             + "; TCP MD5 \(password?.isEmpty == false ? "on" : "off")"
             + (gracefulRestart ? "; graceful restart, restart time \(restartTime)s" : ""))
-        if !routes.isEmpty { say("will advertise: " + routes.map(\.description).joined(separator: "; ")) }
+        if routes.count > 20 {
+            // A long list (a prefix file) is summarised: the attributes are the same for every route.
+            say("will advertise \(routes.count) prefixes: \(routes[0]) … \(routes[routes.count - 1].prefix)")
+        } else if !routes.isEmpty {
+            say("will advertise: " + routes.map(\.description).joined(separator: "; "))
+        }
 
         let speaker = BGPSpeaker()
         let onEvent: @Sendable (BGPPeerEvent) -> Void = { e in
@@ -270,5 +284,55 @@ struct DiagnoseBGP: AsyncParsableCommand {
         case 128: "old-style route refresh (code 128)"
         default: "capability code \(code)"
         }
+    }
+}
+
+/// `--prefix-file`: one prefix per line, `#` to the end of a line is a comment, blank lines are skipped.
+enum PrefixFile {
+    struct BadLine: Error, CustomStringConvertible {
+        var path: String
+        var line: Int
+        var text: String
+        var reason: String
+        var description: String { "\(path) line \(line): '\(text)' \(reason)" }
+    }
+
+    struct Unreadable: Error, CustomStringConvertible {
+        var path: String
+        var reason: String
+        var description: String { "\(path): \(reason)" }
+    }
+
+    static func load(_ path: String) throws -> [IPPrefix] {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw Unreadable(path: path, reason: "cannot be read (\(error.localizedDescription))")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), path: path)
+    }
+
+    static func parse(_ text: String, path: String) throws -> [IPPrefix] {
+        var out: [IPPrefix] = []
+        var n = 0
+        // isNewline: "\r\n" is one Character, so CRLF files work too.
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            n += 1
+            var line = raw[...]
+            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
+            let t = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            if t.isEmpty { continue }
+            do {
+                out.append(try IPPrefix(parsing: t))
+            } catch {
+                let why: String
+                switch error {
+                case .invalidAddress: why = "is not an IP prefix (address/length)"
+                case .invalidLength(let l): why = "has an invalid prefix length '\(l)'"
+                case .hostBitsSet(let c): why = "has host bits set (did you mean \(c)?)"
+                }
+                throw BadLine(path: path, line: n, text: t, reason: why)
+            }
+        }
+        return out
     }
 }
