@@ -118,7 +118,7 @@ struct DiagnoseBGP: AsyncParsableCommand {
             let e = t0.duration(to: clock.now)
             let ms = e.components.seconds * 1000 + e.components.attoseconds / 1_000_000_000_000_000
             // Unbuffered, so a log file shows each line as it happens.
-            FileHandle.standardOutput.write(Data((String(format: "[%4lld.%03lld] ", ms / 1000, ms % 1000) + s + "\n").utf8))
+            writeStandardOutput(String(format: "[%4lld.%03lld] ", ms / 1000, ms % 1000) + s + "\n")
         }
 
         say("BGP session with \(peerAddr) AS \(peerAsn) (\(isInternal ? "iBGP" : "eBGP")), we are AS \(myAsn) router-id \(rid)"

@@ -282,5 +282,16 @@ struct DiagnoseL2: AsyncParsableCommand {
 /// One timestamped line on standard output, flushed at once (scripts read it live).
 func say(_ line: String) {
     let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
-    FileHandle.standardOutput.write(Data("\(stamp) \(line)\n".utf8))
+    writeStandardOutput("\(stamp) \(line)\n")
+}
+
+/// Writes to standard output, unbuffered. A closed reader (`| head`) is not a crash: the write fails quietly (the
+/// throwing API; the old `write(_:)` traps on EPIPE) and the command goes on to its orderly end.
+func writeStandardOutput(_ text: String) {
+    try? FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
+}
+
+/// As `writeStandardOutput`, to standard error.
+func writeStandardError(_ text: String) {
+    try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
 }

@@ -34,7 +34,7 @@ struct ValidateCommand: ParsableCommand {
         do {
             documents = try Self.read(filename)
         } catch {
-            FileHandle.standardError.write(Data("metallb validate: \(error)\n".utf8))
+            writeStandardError("metallb validate: \(error)\n")
             throw ExitCode(2)
         }
         let report = Validation.validate(documents: documents, operatorNamespace: operatorNamespace)
