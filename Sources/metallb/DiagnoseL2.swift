@@ -57,7 +57,7 @@ struct DiagnoseL2: AsyncParsableCommand {
     @Option(help: "Membership heartbeat interval (Go duration).")
     var heartbeatInterval = "10ms"
 
-    @Option(help: "A speaker not heard from for this long is dead (Go duration).")
+    @Option(help: "A speaker not heard from for this long is dead (Go duration); an ARP/NDP request that waited longer than this before we read it is not answered (another speaker may have taken the IP over meanwhile).")
     var timeout = "130ms"
 
     @Option(help: "Rewrite this file with {\"node\", \"alive\", \"owned\"} as JSON on every change (for scripts).")
