@@ -101,8 +101,9 @@ public final class MembershipNode: Sendable {
 
     /// - Parameters:
     ///   - bind: local address and port (port 0 picks a free one, see `boundAddress`).
-    ///   - onChange: called with every alive-set change as soon as it is decided, before `changes()` subscribers see it,
-    ///     on the thread that decided it: usually the node's own real-time thread, else the caller of `setMembers` or
+    ///   - onChange: called with every alive-set change as soon as it is decided (`changes()` subscribers get it at about
+    ///     the same time, through Swift's pool), on the thread that decided it: usually one of the node's real-time
+    ///     threads, else the caller of `setMembers` or
     ///     `setReady`. Calls are serialised and in order. This is the failover fast path: a takeover acted on here does not
     ///     wait for Swift's cooperative pool, which busy work on a loaded machine can delay by tens of milliseconds. Keep
     ///     it short and non-blocking (no logging, no awaiting, no API calls): it delays the next heartbeat.

@@ -79,6 +79,8 @@ public struct MembershipStateMachine: Sendable {
         var up = false
         var incarnation: UInt64?
         var lastSequence: UInt64 = 0
+        /// Bit i set: sequence `lastSequence - i` was accepted (bit 0 is `lastSequence` itself).
+        var sequenceWindow: UInt64 = 0
         var leftIncarnation: UInt64?
         var lastDirect: MonotonicTime?
         var lastIndirect: MonotonicTime?
@@ -208,14 +210,23 @@ public struct MembershipStateMachine: Sendable {
         var actions: [MembershipAction] = []
         var touched = [message.sender]
         var leftNow = false
-        // Replay protection: incarnations only grow; sequences grow within one.
+        // Replay protection: incarnations only grow; within one, each sequence number is accepted once, in any order
+        // within a window of the last 64 (as IPsec's anti-replay window, RFC 4303 §3.4.3): UDP may reorder, and so may
+        // the sender's two threads (node and standby) when both send a round at nearly the same moment.
+        var sameIncarnation = false
         if let known = m.incarnation {
             if message.incarnation < known {
                 return .failure(MembershipDecodeError(.staleIncarnation, "\(message.sender): \(message.incarnation) < \(known)"))
             }
-            if message.incarnation == known, message.sequence <= m.lastSequence {
-                return .failure(MembershipDecodeError(.replayedSequence,
-                                                      "\(message.sender): \(message.sequence) ≤ \(m.lastSequence)"))
+            if message.incarnation == known {
+                sameIncarnation = true
+                if message.sequence <= m.lastSequence {
+                    let back = m.lastSequence - message.sequence
+                    if back >= 64 || m.sequenceWindow & (1 << back) != 0 {
+                        return .failure(MembershipDecodeError(.replayedSequence,
+                                                              "\(message.sender): \(message.sequence) already seen or older than the window (latest \(m.lastSequence))"))
+                    }
+                }
             }
             if message.incarnation > known, m.up, message.kind == .heartbeat {
                 actions.append(.memberRestarted(message.sender))
@@ -224,8 +235,17 @@ public struct MembershipStateMachine: Sendable {
         if message.kind == .heartbeat, let left = m.leftIncarnation, message.incarnation <= left {
             return .failure(MembershipDecodeError(.afterLeave, "\(message.sender) incarnation \(message.incarnation) left"))
         }
+        if !sameIncarnation {
+            m.lastSequence = message.sequence
+            m.sequenceWindow = 1
+        } else if message.sequence > m.lastSequence {
+            let shift = message.sequence - m.lastSequence
+            m.sequenceWindow = (shift >= 64 ? 0 : m.sequenceWindow << shift) | 1
+            m.lastSequence = message.sequence
+        } else {
+            m.sequenceWindow |= 1 << (m.lastSequence - message.sequence)
+        }
         m.incarnation = message.incarnation
-        m.lastSequence = message.sequence
         m.lastAccepted = now
         switch message.kind {
         case .leave:
@@ -421,6 +441,7 @@ public struct MembershipStateMachine: Sendable {
                 members[n]?.incarnation = nil
                 members[n]?.leftIncarnation = nil
                 members[n]?.lastSequence = 0
+                members[n]?.sequenceWindow = 0
             }
         }
     }
