@@ -36,7 +36,7 @@ struct BGPRun: AsyncParsableCommand {
 
     func run() async throws {
         let text = try String(contentsOfFile: prefixFile, encoding: .utf8)
-        let prefixes = try BenchPrefixList.parse(text, path: prefixFile)
+        let prefixes = try PrefixList.parse(text, source: prefixFile)
         let routes = prefixes.map { AdvertisedRoute(prefix: $0) }
         let pairs = try peer.map(Self.split)
         let rssBefore = ProcStatus.read()
@@ -183,24 +183,3 @@ struct ProcStatus {
     }
 }
 
-/// The `--prefix-file` format of `metallb diagnose bgp` (one prefix per line, '#' comments, blank lines).
-enum BenchPrefixList {
-    struct BadLine: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func parse(_ text: String, path: String) throws -> [IPPrefix] {
-        var out: [IPPrefix] = []
-        var n = 0
-        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-            n += 1
-            var line = raw[...]
-            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
-            let t = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            if t.isEmpty { continue }
-            guard let p = IPPrefix(t) else { throw BadLine(description: "\(path) line \(n): '\(t)' is not a prefix") }
-            out.append(p)
-        }
-        return out
-    }
-}

@@ -289,14 +289,6 @@ struct DiagnoseBGP: AsyncParsableCommand {
 
 /// `--prefix-file`: one prefix per line, `#` to the end of a line is a comment, blank lines are skipped.
 enum PrefixFile {
-    struct BadLine: Error, CustomStringConvertible {
-        var path: String
-        var line: Int
-        var text: String
-        var reason: String
-        var description: String { "\(path) line \(line): '\(text)' \(reason)" }
-    }
-
     struct Unreadable: Error, CustomStringConvertible {
         var path: String
         var reason: String
@@ -312,27 +304,6 @@ enum PrefixFile {
     }
 
     static func parse(_ text: String, path: String) throws -> [IPPrefix] {
-        var out: [IPPrefix] = []
-        var n = 0
-        // isNewline: "\r\n" is one Character, so CRLF files work too.
-        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-            n += 1
-            var line = raw[...]
-            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
-            let t = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            if t.isEmpty { continue }
-            do {
-                out.append(try IPPrefix(parsing: t))
-            } catch {
-                let why: String
-                switch error {
-                case .invalidAddress: why = "is not an IP prefix (address/length)"
-                case .invalidLength(let l): why = "has an invalid prefix length '\(l)'"
-                case .hostBitsSet(let c): why = "has host bits set (did you mean \(c)?)"
-                }
-                throw BadLine(path: path, line: n, text: t, reason: why)
-            }
-        }
-        return out
+        try PrefixList.parse(text, source: path)
     }
 }
