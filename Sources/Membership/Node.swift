@@ -286,12 +286,7 @@ public final class MembershipNode: Sendable {
             }
             if let standby { pthread_join(standby, nil) }
             shared.withLock { s in
-                close(s.socket)
-                close(s.wake)
-                close(s.wakeWrite)
-                s.socket = -1
-                s.wake = -1
-                s.wakeWrite = -1
+                Self.closeDescriptors(&s)
                 s.machine = nil
                 s.started = false
                 s.stopRequested = false
@@ -454,12 +449,7 @@ public final class MembershipNode: Sendable {
         }
         send(leave, fd: fd, isV6: isV6, heartbeats: false)
         shared.withLock { s in
-            close(s.socket)
-            close(s.wake)
-            close(s.wakeWrite)
-            s.socket = -1
-            s.wake = -1
-            s.wakeWrite = -1
+            Self.closeDescriptors(&s)
             s.alive = nil
         }
     }
@@ -576,6 +566,14 @@ public final class MembershipNode: Sendable {
     }
 
     // MARK: - Sockets and clocks
+
+    /// Closes the socket and the wake-up pipe, and marks them closed.
+    private static func closeDescriptors(_ s: inout Shared) {
+        for fd in [s.socket, s.wake, s.wakeWrite] where fd >= 0 { close(fd) }
+        s.socket = -1
+        s.wake = -1
+        s.wakeWrite = -1
+    }
 
     static func monotonicNow() -> MonotonicTime {
         var ts = timespec()
