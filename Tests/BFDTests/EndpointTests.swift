@@ -34,7 +34,9 @@ struct EndpointTests {
         let (a, b) = try Self.makePair()
         #expect(BFD.sourcePortRange.contains(a.sourcePort))
         let changes = b.stateChanges()
-        let fast = BFDParameters(receiveInterval: 50, transmitInterval: 50)
+        // 200 ms x 3: a stall of the loaded CI machine during bring-up must not expire the
+        // detection time (CI once saw a bring-up Down taken for the AdminDown below).
+        let fast = BFDParameters(receiveInterval: 200, transmitInterval: 200)
         do {
             try await a.addSession(peer: "127.0.0.2", parameters: fast)
             try await b.addSession(peer: "127.0.0.1", parameters: fast)
@@ -49,6 +51,9 @@ struct EndpointTests {
             #expect(snap.remoteDiscriminator == (await b.snapshot(peer: "127.0.0.1"))?.localDiscriminator)
             #expect(await a.dropCounters() == BFDDropCounters())
 
+            // Only changes from here on count: a detection-time expiry during bring-up, already
+            // recovered from, is not what stop() sends.
+            let stopping = NIODeadline.now()
             await a.stop()
             await a.stop() // idempotent
             // Calls after stop fail instead of hanging on a dead event loop.
@@ -56,7 +61,7 @@ struct EndpointTests {
             #expect(await a.snapshot().isEmpty)
             // b hears our AdminDown: Down with "neighbor signaled session down" at once.
             var sawDown: BFDStateChange?
-            for await change in changes where change.new == .down {
+            for await change in changes where change.new == .down && change.at >= stopping {
                 sawDown = change
                 break
             }
