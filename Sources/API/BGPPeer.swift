@@ -1,4 +1,5 @@
 import Foundation
+import NetAddress
 import Kube
 
 // The storage version is v1beta2; v1beta1 is also served and decodes into this same type. v1beta1 has only

@@ -1,4 +1,5 @@
 import Foundation
+import NetAddress
 import Kube
 
 /// metallb.io/v1beta1 IPAddressPool: addresses MetalLB may assign to LoadBalancer services.

@@ -9,7 +9,18 @@ public enum LabelSelectorOperator: String, Sendable, Hashable, CaseIterable {
     case doesNotExist = "DoesNotExist"
 }
 
+extension LabelSelectorRequirement {
+    /// A requirement with a known operator, e.g. `.init(key: "app", .in, ["web"])`.
+    public init(key: String, _ op: LabelSelectorOperator, _ values: [String] = []) {
+        self.init(key: key, operator: op.rawValue, values: values)
+    }
+}
+
+/// The one label-selector matcher: the webhook, the allocator and the speaker use it, so they cannot disagree.
 extension LabelSelector {
+    /// The selector that matches every label set.
+    public static let everything = LabelSelector()
+
     /// True when the selector has neither labels nor expressions (it selects everything).
     public var isEmpty: Bool { (matchLabels ?? [:]).isEmpty && (matchExpressions ?? []).isEmpty }
 

@@ -1,4 +1,5 @@
 import Foundation
+import NetAddress
 import Kube
 
 // Covers MetalLB's own parsing rules, the CEL rules of its CRDs (which a Kubernetes 1.20 API server does

@@ -1,3 +1,4 @@
+import NetAddress
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -37,7 +38,7 @@ public struct BFDDropCounters: Sendable, Hashable {
 /// thread) gets them in that namespace. Session state lives on one NIO event loop; a dedicated thread reads the receive
 /// socket with recvmsg(2) (NIO does not report the received TTL) and hands datagrams to the loop.
 public final class BFDEndpoint: Sendable {
-    public let localAddress: BFDAddress
+    public let localAddress: IPAddress
     /// The port we listen on.
     public let port: Int
     /// The port we send to (the peer's listening port; 3784 outside tests).
@@ -60,7 +61,7 @@ public final class BFDEndpoint: Sendable {
     ///   - eventLoop: where session state and timers live; a private one-thread group if nil.
     public init(localAddress: String, port: Int = BFD.controlPort, peerPort: Int? = nil,
                 sourcePorts: ClosedRange<Int> = BFD.sourcePortRange, eventLoop: (any EventLoop)? = nil) throws(BFDEndpointError) {
-        guard let local = BFDAddress(localAddress) else { throw .invalidAddress(localAddress) }
+        guard let local = IPAddress(localAddress) else { throw .invalidAddress(localAddress) }
         self.localAddress = local
         self.port = port
         self.peerPort = peerPort ?? port
@@ -111,8 +112,8 @@ public final class BFDEndpoint: Sendable {
     /// Adds a session with `peer` and starts it (an active session sends at once). `interface` restricts which
     /// interface the peer's packets may arrive on while they carry no discriminator for us.
     public func addSession(peer: String, interface: String? = nil, parameters: BFDParameters = BFDParameters()) async throws {
-        guard let address = BFDAddress(peer) else { throw BFDEndpointError.invalidAddress(peer) }
-        guard address.isIPv6 == localAddress.isIPv6 else {
+        guard let address = IPAddress(peer) else { throw BFDEndpointError.invalidAddress(peer) }
+        guard address.family == localAddress.family else {
             throw BFDEndpointError.addressFamilyMismatch(local: localAddress.description, peer: peer)
         }
         do { try parameters.validate() } catch { throw BFDEndpointError.invalidParameters(error) }
@@ -127,20 +128,20 @@ public final class BFDEndpoint: Sendable {
 
     /// Changes a session's parameters (a Poll Sequence tells the peer, RFC 5880 §6.8.3).
     public func updateSession(peer: String, parameters: BFDParameters) async throws {
-        guard let address = BFDAddress(peer) else { throw BFDEndpointError.invalidAddress(peer) }
+        guard let address = IPAddress(peer) else { throw BFDEndpointError.invalidAddress(peer) }
         do { try parameters.validate() } catch { throw BFDEndpointError.invalidParameters(error) }
         try await onLoop { try $0.update(peer: address, parameters: parameters) }
     }
 
     /// Takes the session administratively down (AdminDown packets tell the peer) or back up.
     public func setAdministrativelyDown(peer: String, _ down: Bool) async throws {
-        guard let address = BFDAddress(peer) else { throw BFDEndpointError.invalidAddress(peer) }
+        guard let address = IPAddress(peer) else { throw BFDEndpointError.invalidAddress(peer) }
         try await onLoop { try $0.setAdministrativelyDown(peer: address, down) }
     }
 
     /// Removes a session; the peer is told with an AdminDown packet (diag 7) so it goes Down at once.
     public func removeSession(peer: String) async throws {
-        guard let address = BFDAddress(peer) else { throw BFDEndpointError.invalidAddress(peer) }
+        guard let address = IPAddress(peer) else { throw BFDEndpointError.invalidAddress(peer) }
         try await onLoop { try $0.remove(peer: address) }
     }
 
@@ -165,7 +166,7 @@ public final class BFDEndpoint: Sendable {
     }
 
     public func snapshot(peer: String) async -> BFDSessionSnapshot? {
-        guard let address = BFDAddress(peer) else { return nil }
+        guard let address = IPAddress(peer) else { return nil }
         return await snapshot().first { $0.peer == address.description }
     }
 
@@ -227,7 +228,7 @@ public final class BFDEndpoint: Sendable {
     private final class Core {
         struct Entry {
             var session: BFDSession
-            var peer: BFDAddress
+            var peer: IPAddress
             var interfaceIndex: UInt32?
             var timer: Scheduled<Void>?
         }
@@ -235,8 +236,8 @@ public final class BFDEndpoint: Sendable {
         let sendFD: Int32
         let peerPort: Int
         let loop: any EventLoop
-        var sessions: [BFDAddress: Entry] = [:]
-        var byDiscriminator: [UInt32: BFDAddress] = [:]
+        var sessions: [IPAddress: Entry] = [:]
+        var byDiscriminator: [UInt32: IPAddress] = [:]
         var subscribers: [AsyncStream<BFDStateChange>.Continuation] = []
         var drops = BFDDropCounters()
         var stopped = false
@@ -251,7 +252,7 @@ public final class BFDEndpoint: Sendable {
             subscribers.append(continuation)
         }
 
-        func add(peer: BFDAddress, interfaceIndex: UInt32?, parameters: BFDParameters) throws {
+        func add(peer: IPAddress, interfaceIndex: UInt32?, parameters: BFDParameters) throws {
             guard !stopped else { throw BFDEndpointError.stopped }
             guard sessions[peer] == nil else { throw BFDEndpointError.duplicateSession(peer: peer.description) }
             var discriminator: UInt32 = 0
@@ -265,13 +266,13 @@ public final class BFDEndpoint: Sendable {
             rearm(peer)
         }
 
-        func update(peer: BFDAddress, parameters: BFDParameters) throws {
+        func update(peer: IPAddress, parameters: BFDParameters) throws {
             guard sessions[peer] != nil else { throw BFDEndpointError.unknownSession(peer: peer.description) }
             sessions[peer]?.session.update(parameters: parameters, now: .now())
             rearm(peer)
         }
 
-        func setAdministrativelyDown(peer: BFDAddress, _ down: Bool) throws {
+        func setAdministrativelyDown(peer: IPAddress, _ down: Bool) throws {
             guard let actions = sessions[peer]?.session.setAdministrativelyDown(down, now: .now()) else {
                 throw BFDEndpointError.unknownSession(peer: peer.description)
             }
@@ -279,7 +280,7 @@ public final class BFDEndpoint: Sendable {
             rearm(peer)
         }
 
-        func remove(peer: BFDAddress) throws {
+        func remove(peer: IPAddress) throws {
             guard sessions[peer] != nil else { throw BFDEndpointError.unknownSession(peer: peer.description) }
             let actions = sessions[peer]?.session.setAdministrativelyDown(true, now: .now()) ?? []
             perform(actions, peer: peer)
@@ -317,7 +318,7 @@ public final class BFDEndpoint: Sendable {
                 drops.invalid += 1
                 return
             }
-            let peer: BFDAddress
+            let peer: IPAddress
             if packet.yourDiscriminator != 0 {
                 guard let owner = byDiscriminator[packet.yourDiscriminator], owner == datagram.source else {
                     drops.noSession += 1
@@ -337,13 +338,13 @@ public final class BFDEndpoint: Sendable {
             rearm(peer)
         }
 
-        func tick(_ peer: BFDAddress) {
+        func tick(_ peer: IPAddress) {
             guard !stopped, let actions = sessions[peer]?.session.tick(now: .now()) else { return }
             perform(actions, peer: peer)
             rearm(peer)
         }
 
-        func perform(_ actions: [BFDSession.Action], peer: BFDAddress) {
+        func perform(_ actions: [BFDSession.Action], peer: IPAddress) {
             for action in actions {
                 switch action {
                 case let .send(packet):
@@ -357,7 +358,7 @@ public final class BFDEndpoint: Sendable {
         }
 
         /// One timer per session, always at the session's next deadline.
-        func rearm(_ peer: BFDAddress) {
+        func rearm(_ peer: IPAddress) {
             guard let entry = sessions[peer] else { return }
             entry.timer?.cancel()
             guard let deadline = entry.session.nextDeadline else {

@@ -1,48 +1,15 @@
+import NetAddress
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
 
-/// An IPv4 or IPv6 address (the key of a session).
-public struct BFDAddress: Sendable, Hashable, CustomStringConvertible {
-    public let isIPv6: Bool
-    /// 4 or 16 bytes, network order.
-    public let bytes: [UInt8]
-
-    public init?(_ text: String) {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 {
-            isIPv6 = false
-            bytes = withUnsafeBytes(of: &v4) { Array($0) }
-            return
-        }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 {
-            isIPv6 = true
-            bytes = withUnsafeBytes(of: &v6) { Array($0) }
-            return
-        }
-        return nil
-    }
-
-    init(isIPv6: Bool, bytes: [UInt8]) {
-        self.isIPv6 = isIPv6
-        self.bytes = bytes
-    }
-
-    public var description: String {
-        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-        let ok = bytes.withUnsafeBytes { raw in
-            inet_ntop(isIPv6 ? AF_INET6 : AF_INET, raw.baseAddress, &text, socklen_t(text.count)) != nil
-        }
-        guard ok else { return "?" }
-        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
+extension IPAddress {
     /// A sockaddr_in / sockaddr_in6 for `port`.
     func withSocketAddress<T>(port: Int, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
         if isIPv6 {
+            let bytes = self.bytes
             var address = sockaddr_in6()
             address.sin6_family = sa_family_t(AF_INET6)
             address.sin6_port = in_port_t(UInt16(port).bigEndian)
@@ -51,6 +18,7 @@ public struct BFDAddress: Sendable, Hashable, CustomStringConvertible {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
             }
         }
+        let bytes = self.bytes
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -90,7 +58,7 @@ public enum BFDEndpointError: Error, Sendable, Hashable, CustomStringConvertible
 /// A datagram as read by `recvmsg`, with the ancillary data single-hop BFD needs.
 struct ReceivedDatagram: Sendable {
     var payload: [UInt8]
-    var source: BFDAddress
+    var source: IPAddress
     /// IP TTL / IPv6 hop limit; nil if the kernel did not report it.
     var ttl: UInt8?
     /// Receiving interface index; nil if not reported.
@@ -122,7 +90,7 @@ enum BFDSocket {
         }
     }
 
-    static func open(_ address: BFDAddress) throws(BFDEndpointError) -> Int32 {
+    static func open(_ address: IPAddress) throws(BFDEndpointError) -> Int32 {
         #if canImport(Glibc)
         let type = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         #else
@@ -133,13 +101,13 @@ enum BFDSocket {
         return fd
     }
 
-    static func bind(_ fd: Int32, _ address: BFDAddress, port: Int) -> Int32 {
+    static func bind(_ fd: Int32, _ address: IPAddress, port: Int) -> Int32 {
         let rc = address.withSocketAddress(port: port) { Glibc.bind(fd, $0, $1) }
         return rc == 0 ? 0 : errno
     }
 
     /// The socket control packets arrive on: local address, `port`, TTL and interface reported with each datagram.
-    static func makeReceiveSocket(local: BFDAddress, port: Int) throws(BFDEndpointError) -> Int32 {
+    static func makeReceiveSocket(local: IPAddress, port: Int) throws(BFDEndpointError) -> Int32 {
         let fd = try open(local)
         do throws(BFDEndpointError) {
             if local.isIPv6 {
@@ -161,7 +129,7 @@ enum BFDSocket {
 
     /// The socket all sessions send from: one source port from `ports` (RFC 5881 §4: the same port for the whole life
     /// of a session), TTL/hop limit 255 (§5) and the network-control traffic class.
-    static func makeSendSocket(local: BFDAddress, ports: ClosedRange<Int>) throws(BFDEndpointError) -> (fd: Int32, port: Int) {
+    static func makeSendSocket(local: IPAddress, ports: ClosedRange<Int>) throws(BFDEndpointError) -> (fd: Int32, port: Int) {
         let fd = try open(local)
         do throws(BFDEndpointError) {
             if local.isIPv6 {
@@ -202,7 +170,7 @@ enum BFDSocket {
         return UInt32(bitPattern: request.ifr_ifru.ifru_ivalue)
     }
 
-    static func send(_ fd: Int32, _ bytes: [UInt8], to peer: BFDAddress, port: Int) -> Int32 {
+    static func send(_ fd: Int32, _ bytes: [UInt8], to peer: IPAddress, port: Int) -> Int32 {
         let sent = bytes.withUnsafeBytes { raw in
             peer.withSocketAddress(port: port) { sendto(fd, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT), $0, $1) }
         }
@@ -229,15 +197,15 @@ enum BFDSocket {
                         message.msg_controllen = ancillary.count
                         let count = recvmsg(fd, &message, Int32(MSG_DONTWAIT))
                         guard count >= 0 else { return }
-                        let from: BFDAddress
+                        let from: IPAddress
                         let raw = UnsafeRawPointer(sourcePointer)
                         switch Int32(sourcePointer.pointee.ss_family) {
                         case AF_INET:
                             let address = raw.load(as: sockaddr_in.self)
-                            from = BFDAddress(isIPv6: false, bytes: withUnsafeBytes(of: address.sin_addr) { Array($0) })
+                            from = .v4(IPv4Address(UInt32(bigEndian: address.sin_addr.s_addr)))
                         case AF_INET6:
                             let address = raw.load(as: sockaddr_in6.self)
-                            from = BFDAddress(isIPv6: true, bytes: withUnsafeBytes(of: address.sin6_addr) { Array($0) })
+                            from = .v6(IPv6Address(bytes: withUnsafeBytes(of: address.sin6_addr) { Array($0) }) ?? .unspecified)
                         default:
                             return
                         }

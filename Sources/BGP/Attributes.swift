@@ -1,3 +1,4 @@
+import NetAddress
 import Foundation
 
 /// The path attribute flags octet (RFC 4271 §4.3).
@@ -464,7 +465,7 @@ public struct PathAttributes: Hashable, Sendable {
             add(.communities, v.bytes)
         }
         if let r = mpReach {
-            guard r.nlri.allSatisfy({ $0.family.rawValue == r.afiSafi.afi }) else {
+            guard r.nlri.allSatisfy({ AddressFamily($0.family).rawValue == r.afiSafi.afi }) else {
                 throw EncodingError("MP_REACH_NLRI \(r.afiSafi) holds prefixes of another family")
             }
             var v = ByteWriter()
@@ -476,7 +477,7 @@ public struct PathAttributes: Hashable, Sendable {
             add(.mpReachNLRI, v.bytes)
         }
         if let u = mpUnreach {
-            guard u.withdrawn.allSatisfy({ $0.family.rawValue == u.afiSafi.afi }) else {
+            guard u.withdrawn.allSatisfy({ AddressFamily($0.family).rawValue == u.afiSafi.afi }) else {
                 throw EncodingError("MP_UNREACH_NLRI \(u.afiSafi) holds prefixes of another family")
             }
             var v = ByteWriter()

@@ -1,3 +1,4 @@
+import NetAddress
 import Logging
 import NIOCore
 import NIOPosix
@@ -555,7 +556,7 @@ public final class BGPPeer: @unchecked Sendable {
         // Routes that differ only in their prefix (the usual case: many Service IPs, one set of communities) share
         // one exported attribute set: export once per distinct rest, not once per prefix.
         struct ExportKey: Hashable {
-            var family: AddressFamily
+            var family: IPFamily
             var nextHop: IPAddress?
             var localPref: UInt32?
             var multiExitDisc: UInt32?

@@ -1,3 +1,4 @@
+import NetAddress
 import Logging
 import NIOCore
 import NIOPosix

@@ -1,3 +1,4 @@
+import NetAddress
 /// A BGP capability as carried in the OPEN Capabilities optional parameter (RFC 5492 §4).
 public enum Capability: Hashable, Sendable, CustomStringConvertible {
     /// Code 1, Multiprotocol Extensions (RFC 4760 §8).

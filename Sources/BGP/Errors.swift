@@ -1,3 +1,4 @@
+import NetAddress
 /// NOTIFICATION Error Codes (RFC 4271 §4.5; 5 refined by RFC 6608, 6 by RFC 4486, 7 by RFC 7313).
 public enum NotificationCode: UInt8, Hashable, Sendable, CaseIterable, CustomStringConvertible {
     case messageHeaderError = 1
@@ -233,6 +234,7 @@ public struct AFISAFI: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// The unicast AFI/SAFI for `family`.
     public static func unicast(_ family: AddressFamily) -> AFISAFI { family == .ipv4 ? .ipv4Unicast : .ipv6Unicast }
+    public static func unicast(_ family: IPFamily) -> AFISAFI { family == .ipv4 ? .ipv4Unicast : .ipv6Unicast }
 
     public var description: String {
         switch (afi, safi) {

@@ -1,3 +1,4 @@
+import NetAddress
 /// The six BGP FSM states (RFC 4271 §8.2.2).
 public enum BGPState: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
     case idle = "Idle"

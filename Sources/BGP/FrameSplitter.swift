@@ -1,3 +1,4 @@
+import NetAddress
 /// Splits a TCP byte stream into whole BGP messages (RFC 4271 §4.1 framing), rejecting bad headers with the
 /// Message Header Error NOTIFICATION of RFC 4271 §6.1. Bytes may arrive in chunks of any size.
 public struct BGPFrameSplitter: Sendable {

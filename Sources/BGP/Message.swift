@@ -1,3 +1,4 @@
+import NetAddress
 /// BGP message types (RFC 4271 §4.1; 5 from RFC 2918 §3).
 public enum MessageType: UInt8, Hashable, Sendable, CaseIterable {
     case open = 1

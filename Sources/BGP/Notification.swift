@@ -1,3 +1,4 @@
+import NetAddress
 /// The NOTIFICATION message (RFC 4271 §4.5). Code and subcode are kept raw so unknown values survive.
 public struct NotificationMessage: Hashable, Sendable, CustomStringConvertible {
     public var code: UInt8

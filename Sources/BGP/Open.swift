@@ -1,3 +1,4 @@
+import NetAddress
 /// The OPEN message (RFC 4271 §4.2) with capabilities (RFC 5492) and extended optional parameters (RFC 9072).
 public struct OpenMessage: Hashable, Sendable {
     /// Always 4 when sending.

@@ -1,3 +1,4 @@
+import NetAddress
 /// Packs the RIB-out into UPDATE messages (RFC 4271 §9.2): routes with identical attributes and next hop share a
 /// message, each message filled up to the maximum length, and each message carrying only one kind of NLRI
 /// (RFC 7606 §5.1). IPv4 goes in the classic NLRI field when it has an IPv4 next hop and

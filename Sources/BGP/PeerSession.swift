@@ -1,3 +1,4 @@
+import NetAddress
 /// An action plus the connection it concerns (nil: the peer as a whole — ConnectRetry, IdleHold and Graceful
 /// Restart timers, RIB actions of a session without a connection any more).
 public struct PeerAction: Hashable, Sendable, CustomStringConvertible {

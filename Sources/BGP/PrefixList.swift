@@ -1,3 +1,4 @@
+import NetAddress
 /// A list of prefixes as text: one per line, `#` to the end of a line is a comment, blank lines and surrounding
 /// whitespace are skipped, LF or CRLF line ends (the `--prefix-file` format of `metallb diagnose bgp`).
 public enum PrefixList {
@@ -26,10 +27,12 @@ public enum PrefixList {
                 out.append(try IPPrefix(parsing: entry))
             } catch {
                 let why: String
-                switch error {
-                case .invalidAddress: why = "is not an IP prefix (address/length)"
-                case .invalidLength(let l): why = "has an invalid prefix length '\(l)'"
+                switch error.kind {
                 case .hostBitsSet(let c): why = "has host bits set (did you mean \(c)?)"
+                case .prefixLength:
+                    let length = entry.firstIndex(of: "/").map { entry[entry.index(after: $0)...] } ?? ""
+                    why = "has an invalid prefix length '\(length)'"
+                default: why = "is not an IP prefix (address/length)"
                 }
                 throw BadLine(source: source, line: n, text: entry, reason: why)
             }

@@ -1,3 +1,4 @@
+import NetAddress
 /// A route we originate, as the caller states it: the session adds what depends on the peer (AS_PATH, NEXT_HOP
 /// default, LOCAL_PREF only towards internal peers).
 public struct AdvertisedRoute: Hashable, Sendable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import NetAddress
 /// Which peer AS an OPEN must carry (RFC 4271 §6.2 Bad Peer AS); `internal`/`external` are MetalLB's
 /// "dynamicASN" modes.
 public enum PeerASN: Hashable, Sendable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import NetAddress
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -59,7 +60,7 @@ enum BGPSocketOptions {
     }
 
     /// IP_TTL (IPv4) or IPV6_UNICAST_HOPS (IPv6).
-    static func setTTL(_ channel: any Channel, family: AddressFamily, ttl: Int) -> EventLoopFuture<Void> {
+    static func setTTL(_ channel: any Channel, family: IPFamily, ttl: Int) -> EventLoopFuture<Void> {
         guard let provider = channel as? any SocketOptionProvider else { return channel.eventLoop.makeSucceededVoidFuture() }
         let v = CInt(ttl)
         switch family {

@@ -1,3 +1,4 @@
+import NetAddress
 /// The UPDATE message (RFC 4271 §4.3). `withdrawnRoutes` and `nlri` are the IPv4-only classic fields; other
 /// families travel in `attributes.mpReach` / `attributes.mpUnreach` (RFC 4760).
 public struct UpdateMessage: Hashable, Sendable {

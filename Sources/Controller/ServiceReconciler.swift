@@ -1,3 +1,4 @@
+import NetAddress
 import API
 import IPAM
 import Synchronization
@@ -6,20 +7,13 @@ import Logging
 
 /// Turns the API's pools into the allocator's.
 func allocatorPools(_ config: Configuration) throws -> [IPAM.Pool] {
-    func selector(_ s: Kube.LabelSelector) -> IPAM.LabelSelector {
-        IPAM.LabelSelector(
-            matchLabels: s.matchLabels ?? [:],
-            matchExpressions: (s.matchExpressions ?? []).compactMap { r in
-                IPAM.LabelSelector.Operator(rawValue: r.operator).map { IPAM.LabelSelector.Requirement(key: r.key, $0, r.values ?? []) }
-            })
-    }
     return try config.ipAddressPools.map { p in
         let alloc = p.spec.serviceAllocation
         return try IPAM.Pool(
             name: p.name, parsing: p.spec.addresses, autoAssign: p.spec.autoAssign ?? true,
             avoidBuggyIPs: p.spec.avoidBuggyIPs ?? false, priority: alloc?.priority ?? 0,
-            namespaces: alloc?.namespaces ?? [], namespaceSelectors: (alloc?.namespaceSelectors ?? []).map(selector),
-            serviceSelectors: (alloc?.serviceSelectors ?? []).map(selector))
+            namespaces: alloc?.namespaces ?? [], namespaceSelectors: alloc?.namespaceSelectors ?? [],
+            serviceSelectors: alloc?.serviceSelectors ?? [])
     }
 }
 
@@ -52,7 +46,7 @@ public actor AllocationTable {
         return result
     }
 
-    func restore(_ key: ServiceKey, _ addresses: [IPAddr], _ request: AllocationRequest) throws(AllocationError) -> Assignment {
+    func restore(_ key: ServiceKey, _ addresses: [IPAddress], _ request: AllocationRequest) throws(AllocationError) -> Assignment {
         let a = try allocator.restore(key, addresses: addresses, request: request)
         changedPools.insert(a.pool)
         return a
@@ -122,7 +116,7 @@ public struct ServiceReconciler: Reconciler {
         _ = try await table.sync(config)
         var restored = 0
         for svc in await services.list().sorted(by: { $0.key < $1.key }) where isManaged(svc, loadBalancerClass: loadBalancerClass) {
-            let ips = (svc.status?.loadBalancer?.ingress ?? []).compactMap { $0.ip.flatMap(IPAddr.init) }
+            let ips = (svc.status?.loadBalancer?.ingress ?? []).compactMap { $0.ip.flatMap(IPAddress.init) }
             guard !ips.isEmpty, let request = try? await request(for: svc) else { continue }
             do {
                 _ = try await table.restore(serviceKey(svc.key), ips, request)
@@ -184,7 +178,7 @@ public struct ServiceReconciler: Reconciler {
             recorder?.emit(svc, .warning, reason: "AllocationFailed", message: "\(error)")
             return .done
         }
-        var desired: [IPAddr] = []
+        var desired: [IPAddress] = []
         do {
             let result = try await table.assign(sk, request)
             desired = result.assignment.addresses
@@ -209,7 +203,7 @@ public struct ServiceReconciler: Reconciler {
         return try allocationRequest(for: svc, namespaceLabels: nsLabels)
     }
 
-    func writeIngress(_ svc: Service, _ ips: [IPAddr]) async throws {
+    func writeIngress(_ svc: Service, _ ips: [IPAddress]) async throws {
         let ingress: JSONValue = ips.isEmpty ? .null : .array(ips.map { ["ip": .string($0.description)] })
         _ = try await client.resource(Service.self, namespace: svc.namespace).mergePatch(
             svc.name, patch: ["status": ["loadBalancer": ["ingress": ingress]]], subresource: "status")

@@ -1,3 +1,4 @@
+import NetAddress
 import IPAM
 import Kube
 
@@ -35,7 +36,7 @@ public func allocationRequest(for service: Service, namespaceLabels: [String: St
     }
     let spec = service.spec ?? ServiceSpec()
 
-    var addresses: [IPAddr] = []
+    var addresses: [IPAddress] = []
     let annotated = first(ServiceAnnotations.loadBalancerIPs)
     let legacy = spec.loadBalancerIP.flatMap { $0.isEmpty ? nil : $0 }
     if annotated != nil && legacy != nil {
@@ -44,7 +45,7 @@ public func allocationRequest(for service: Service, namespaceLabels: [String: St
     if let text = annotated ?? legacy {
         for part in text.split(separator: ",") {
             let s = part.trimmingSpaces
-            guard let ip = IPAddr(s) else {
+            guard let ip = IPAddress(s) else {
                 throw ServiceRequestError(message: "requested address \"\(s)\" is not an IP address")
             }
             addresses.append(ip)
@@ -68,7 +69,7 @@ public func allocationRequest(for service: Service, namespaceLabels: [String: St
         // Before dual stack (or when the API server left it empty): the family of the
         // requested address, else of the cluster IP, else IPv4.
         if let a = addresses.first { families = [a.family] }
-        else if let c = spec.clusterIP, let ip = IPAddr(c) { families = [ip.family] }
+        else if let c = spec.clusterIP, let ip = IPAddress(c) { families = [ip.family] }
         else { families = [.ipv4] }
     }
     var policy: IPFamilyPolicy?
@@ -79,7 +80,7 @@ public func allocationRequest(for service: Service, namespaceLabels: [String: St
         policy = known
     }
 
-    var ports: [IPAM.ServicePort] = []
+    var ports: [AllocatedPort] = []
     for p in spec.ports ?? [] {
         let proto: TransportProtocol
         switch p.protocol ?? "TCP" {
@@ -88,7 +89,7 @@ public func allocationRequest(for service: Service, namespaceLabels: [String: St
         case "SCTP": proto = .sctp
         default: throw ServiceRequestError(message: "unknown protocol \"\(p.protocol ?? "")\" on port \(p.port)")
         }
-        ports.append(IPAM.ServicePort(proto, Int(p.port)))
+        ports.append(AllocatedPort(proto, Int(p.port)))
     }
 
     return AllocationRequest(

@@ -1,3 +1,4 @@
+import NetAddress
 // The allocation table: pools, who holds which address, and the MetalLB allocation rules.
 //
 // Choice of the next address (deterministic):
@@ -88,8 +89,8 @@ public struct Allocator: Sendable {
     }
 
     struct LookupEntry: Sendable {
-        var lo: U128
-        var hi: U128
+        var lo: UInt128
+        var hi: UInt128
         var pool: Int
     }
 
@@ -101,8 +102,8 @@ public struct Allocator: Sendable {
     private var lookup4: [LookupEntry] = []
     private var lookup6: [LookupEntry] = []
     private(set) var records: [ServiceKey: Record] = [:]
-    private(set) var holdersByIP: [IPAddr: Holders] = [:]
-    private(set) var sharedIPs: [String: Set<IPAddr>] = [:]
+    private(set) var holdersByIP: [IPAddress: Holders] = [:]
+    private(set) var sharedIPs: [String: Set<IPAddress>] = [:]
 
     /// An allocator with no pools.
     public init() {}
@@ -219,7 +220,7 @@ public struct Allocator: Sendable {
     /// Valid means what `assign` would keep: families fit, requested addresses/pool match, one pool admits the
     /// Service, and sharing rules hold against what is already restored. On error nothing changes.
     @discardableResult
-    public mutating func restore(_ service: ServiceKey, addresses: [IPAddr], request: AllocationRequest) throws(AllocationError) -> Assignment {
+    public mutating func restore(_ service: ServiceKey, addresses: [IPAddress], request: AllocationRequest) throws(AllocationError) -> Assignment {
         let ips = try Self.canonical(addresses)
         guard !ips.isEmpty else { throw .invalidRequest("no addresses to restore") }
         switch validate(ips, service: service, request: request) {
@@ -249,19 +250,19 @@ public struct Allocator: Sendable {
     public var serviceCount: Int { records.count }
 
     /// Services holding `address`, sorted (more than one only when shared).
-    public func holders(of address: IPAddr) -> [ServiceKey] { holdersByIP[address]?.all ?? [] }
+    public func holders(of address: IPAddress) -> [ServiceKey] { holdersByIP[address]?.all ?? [] }
 
     /// The first (by name) Service holding `address`.
-    public func holder(of address: IPAddr) -> ServiceKey? { holdersByIP[address]?.first }
+    public func holder(of address: IPAddress) -> ServiceKey? { holdersByIP[address]?.first }
 
     /// True when `address` is allocatable in some pool and nobody holds it.
-    public func isFree(_ address: IPAddr) -> Bool {
+    public func isFree(_ address: IPAddress) -> Bool {
         guard let p = owner(of: address), states[p].pool.canHold(address) else { return false }
         return holdersByIP[address] == nil
     }
 
     /// The pool whose ranges contain `address` (even an avoidBuggyIPs hole).
-    public func pool(containing address: IPAddr) -> String? {
+    public func pool(containing address: IPAddress) -> String? {
         owner(of: address).map { states[$0].pool.name }
     }
 
@@ -282,7 +283,7 @@ public struct Allocator: Sendable {
     // MARK: - Rules
 
     /// Sorts addresses IPv4 first and rejects more than two or two of one family.
-    static func canonical(_ addresses: [IPAddr]) throws(AllocationError) -> [IPAddr] {
+    static func canonical(_ addresses: [IPAddress]) throws(AllocationError) -> [IPAddress] {
         if addresses.count > 2 {
             throw .invalidRequest("at most two addresses (one per family), got \(addresses.map(\.description).joined(separator: ","))")
         }
@@ -293,9 +294,9 @@ public struct Allocator: Sendable {
         return s
     }
 
-    private func owner(of address: IPAddr) -> Int? {
+    private func owner(of address: IPAddress) -> Int? {
         let table = address.family == .ipv4 ? lookup4 : lookup6
-        let x = address.bits
+        let x = address.value
         var lo = 0
         var hi = table.count
         while lo < hi {
@@ -311,7 +312,7 @@ public struct Allocator: Sendable {
     }
 
     /// The one pool holding all `ips`, checked against avoidBuggyIPs, the pool annotation and the pool's selectors.
-    private func locate(_ ips: [IPAddr], service: ServiceKey, request: AllocationRequest) -> Result<Int, AllocationError> {
+    private func locate(_ ips: [IPAddress], service: ServiceKey, request: AllocationRequest) -> Result<Int, AllocationError> {
         if let name = request.pool, indexByName[name] == nil { return .failure(.unknownPool(name)) }
         var pool: Int? = nil
         for ip in ips {
@@ -336,7 +337,7 @@ public struct Allocator: Sendable {
     ///
     /// Other holders must carry the same non-empty sharing key and backend key (pod selector under Local), and no
     /// port of the request may be in use by another holder. A sole holder may change its own key.
-    private func sharingError(_ service: ServiceKey, _ request: AllocationRequest, _ ip: IPAddr) -> AllocationError? {
+    private func sharingError(_ service: ServiceKey, _ request: AllocationRequest, _ ip: IPAddress) -> AllocationError? {
         guard let holders = holdersByIP[ip] else { return nil }
         let others = holders.all.filter { $0 != service }
         guard let first = others.first, let rep = records[first] else { return nil }
@@ -359,7 +360,7 @@ public struct Allocator: Sendable {
     }
 
     /// Full validity of `ips` for the request: shape, families, requested addresses, pool, sharing.
-    private func validate(_ ips: [IPAddr], service: ServiceKey, request: AllocationRequest) -> Result<Int, AllocationError> {
+    private func validate(_ ips: [IPAddress], service: ServiceKey, request: AllocationRequest) -> Result<Int, AllocationError> {
         let families = ips.map(\.family)
         if ips.isEmpty || ips.count > 2 || (ips.count == 2 && families[0] == families[1]) {
             return .failure(.invalidRequest("bad address list \(ips.map(\.description).joined(separator: ","))"))
@@ -384,26 +385,26 @@ public struct Allocator: Sendable {
     /// Lowest address of `family` in pool `p` that is free or shareable by the request; O(log runs + K).
     ///
     /// K is the number of addresses currently carrying the request's sharing key (usually a handful).
-    private func candidate(pool p: Int, family: IPFamily, service: ServiceKey, request: AllocationRequest) -> IPAddr? {
+    private func candidate(pool p: Int, family: IPFamily, service: ServiceKey, request: AllocationRequest) -> IPAddress? {
         let space = family == .ipv4 ? states[p].v4 : states[p].v6
         if space.isEmpty { return nil }
-        var best: U128? = nil
+        var best: UInt128? = nil
         let lowest = family == .ipv4 ? states[p].used4.lowestAbsent(atOrAfter: .zero) : states[p].used6.lowestAbsent(atOrAfter: .zero)
         if let ord = lowest, ord < space.capacity {
             best = space.address(at: ord)
         }
         if let key = request.effectiveSharingKey, let shared = sharedIPs[key] {
             for ip in shared where ip.family == family {
-                let b = ip.bits
+                let b = ip.value
                 if let cur = best, !(b < cur) { continue }
                 guard space.ordinal(of: b) != nil, sharingError(service, request, ip) == nil else { continue }
                 best = b
             }
         }
-        return best.map { IPAddr(family: family, bits: $0) }
+        return best.map { IPAddress(family: family, value: $0) }
     }
 
-    private func allocateFresh(_ service: ServiceKey, _ request: AllocationRequest, _ requested: [IPAddr]) throws(AllocationError) -> ([IPAddr], Int) {
+    private func allocateFresh(_ service: ServiceKey, _ request: AllocationRequest, _ requested: [IPAddress]) throws(AllocationError) -> ([IPAddress], Int) {
         if !requested.isEmpty {
             switch validate(requested, service: service, request: request) {
             case .success(let p): return (requested, p)
@@ -421,7 +422,7 @@ public struct Allocator: Sendable {
     }
 
     /// First pool in `pools` able to serve the request's families (MetalLB's findBestPoolForService).
-    private func allocate(from pools: [Int], _ service: ServiceKey, _ request: AllocationRequest) throws(AllocationError) -> ([IPAddr], Int) {
+    private func allocate(from pools: [Int], _ service: ServiceKey, _ request: AllocationRequest) throws(AllocationError) -> ([IPAddress], Int) {
         func names(_ idx: [Int]) -> [String] { idx.map { states[$0].pool.name } }
         switch request.families {
         case .single(let f):
@@ -443,8 +444,8 @@ public struct Allocator: Sendable {
             throw .poolExhausted(pools: names(both), family: nil)
         case .preferDualStack(let primary):
             // Both families from the first pool that has both; else the first pool with the primary, else the secondary.
-            var firstPrimary: (IPAddr, Int)? = nil
-            var firstSecondary: (IPAddr, Int)? = nil
+            var firstPrimary: (IPAddress, Int)? = nil
+            var firstSecondary: (IPAddress, Int)? = nil
             for p in pools {
                 let a = candidate(pool: p, family: primary, service: service, request: request)
                 let b = candidate(pool: p, family: primary.other, service: service, request: request)
@@ -460,7 +461,7 @@ public struct Allocator: Sendable {
     // MARK: - Table maintenance
 
     @discardableResult
-    private mutating func addRecord(_ service: ServiceKey, ips: [IPAddr], pool p: Int, request: AllocationRequest) -> Assignment {
+    private mutating func addRecord(_ service: ServiceKey, ips: [IPAddress], pool p: Int, request: AllocationRequest) -> Assignment {
         let key = request.effectiveSharingKey
         for ip in ips {
             if holdersByIP[ip]?.insert(service) == nil {
@@ -491,8 +492,8 @@ public struct Allocator: Sendable {
         return rec
     }
 
-    private mutating func markUsed(_ ip: IPAddr, pool p: Int, _ used: Bool) {
-        let ordinal = ip.family == .ipv4 ? states[p].v4.ordinal(of: ip.bits) : states[p].v6.ordinal(of: ip.bits)
+    private mutating func markUsed(_ ip: IPAddress, pool p: Int, _ used: Bool) {
+        let ordinal = ip.family == .ipv4 ? states[p].v4.ordinal(of: ip.value) : states[p].v6.ordinal(of: ip.value)
         guard let ord = ordinal else {
             preconditionFailure("IPAM: \(ip) is not allocatable in pool \(states[p].pool.name)")
         }

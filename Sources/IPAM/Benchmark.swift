@@ -1,3 +1,4 @@
+import NetAddress
 // Micro-benchmark entry for `hack/bench ipam`: the indexed allocator versus a naive scanning baseline.
 
 /// Seeded SplitMix64 generator (deterministic shuffles here, reproducible property tests).
@@ -36,17 +37,17 @@ public struct IPAMBenchmarkResult: Sendable, CustomStringConvertible {
 
 /// BASELINE ONLY, deliberately naive: scans the range from its first address for every assignment (O(n) per assign).
 struct NaiveScanAllocator {
-    let first: U128
-    let last: U128
-    var used = Set<U128>()
-    var byService: [ServiceKey: U128] = [:]
+    let first: UInt128
+    let last: UInt128
+    var used = Set<UInt128>()
+    var byService: [ServiceKey: UInt128] = [:]
 
     init(range: IPRange) {
-        self.first = range.first.bits
-        self.last = range.last.bits
+        self.first = range.first.value
+        self.last = range.last.value
     }
 
-    mutating func assign(_ service: ServiceKey) -> U128? {
+    mutating func assign(_ service: ServiceKey) -> UInt128? {
         if let x = byService[service] { return x }
         var x = first
         while x <= last {
@@ -102,8 +103,8 @@ public enum IPAMBenchmark {
 
     static func range(_ family: IPFamily) -> IPRange {
         family == .ipv4
-            ? IPRange(cidr: IPAddr("10.0.0.0")!, prefixLength: 12)!
-            : IPRange(cidr: IPAddr("fd00:10::")!, prefixLength: 64)!
+            ? IPPrefix(masking: IPAddress("10.0.0.0")!, length: 12).range
+            : IPPrefix(masking: IPAddress("fd00:10::")!, length: 64).range
     }
 
     static func keys(_ n: Int) -> [ServiceKey] {
@@ -123,7 +124,7 @@ public enum IPAMBenchmark {
         let services = keys(n)
         var rng = SplitMix64(seed: 42)
         let releaseOrder = services.shuffled(using: &rng)
-        let request = AllocationRequest(families: .single(family), ports: [ServicePort(.tcp, 80)])
+        let request = AllocationRequest(families: .single(family), ports: [AllocatedPort(.tcp, 80)])
         let clock = ContinuousClock()
         let t0 = clock.now
         for s in services {

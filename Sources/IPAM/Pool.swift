@@ -1,3 +1,6 @@
+import API
+import Kube
+import NetAddress
 // Address pools (IPAddressPool spec) and the per-family ordinal space the allocator searches.
 
 /// One IPAddressPool as the allocator sees it.
@@ -49,7 +52,7 @@ public struct Pool: Hashable, Sendable {
         namespaces: [String] = [],
         namespaceSelectors: [LabelSelector] = [],
         serviceSelectors: [LabelSelector] = []
-    ) throws(AddressParseError) {
+    ) throws(IPParseError) {
         self.init(
             name: name, addresses: try AddressSet(parsing: addresses), autoAssign: autoAssign,
             avoidBuggyIPs: avoidBuggyIPs, priority: priority, namespaces: namespaces,
@@ -77,7 +80,7 @@ public struct Pool: Hashable, Sendable {
     }
 
     /// Whether `address` is in the pool and not skipped by avoidBuggyIPs.
-    public func canHold(_ address: IPAddr) -> Bool {
+    public func canHold(_ address: IPAddress) -> Bool {
         addresses.contains(address) && !(avoidBuggyIPs && address.isBuggyForOldFirmware)
     }
 
@@ -95,19 +98,19 @@ struct FamilySpace: Sendable {
     /// Merged intervals with at least one allocatable address.
     let intervals: [Interval]
     /// Allocatable addresses in intervals[0..<i].
-    let before: [U128]
+    let before: [UInt128]
     /// Total allocatable addresses (saturates only for ::/0).
-    let capacity: U128
+    let capacity: UInt128
     /// True for IPv4 spaces of avoidBuggyIPs pools.
     let avoidBuggy: Bool
 
     init(intervals input: [Interval], avoidBuggy: Bool) {
         self.avoidBuggy = avoidBuggy
         var kept: [Interval] = []
-        var before: [U128] = []
-        var total = U128.zero
+        var before: [UInt128] = []
+        var total: UInt128 = 0
         for iv in input {
-            let n = avoidBuggy ? U128(Self.nonBuggyBelow(iv.hi.lo + 1) - Self.nonBuggyBelow(iv.lo.lo)) : iv.count
+            let n = avoidBuggy ? UInt128(Self.nonBuggyBelow(iv.hi.low64 + 1) - Self.nonBuggyBelow(iv.lo.low64)) : iv.count
             if n == .zero { continue }
             kept.append(iv)
             before.append(total)
@@ -127,19 +130,19 @@ struct FamilySpace: Sendable {
     }
 
     /// The ordinal of an allocatable address, nil if outside the space or skipped; O(log intervals).
-    func ordinal(of x: U128) -> U128? {
+    func ordinal(of x: UInt128) -> UInt128? {
         guard let i = AddressSet.floorIndex(intervals, x), x <= intervals[i].hi else { return nil }
         let lo = intervals[i].lo
         if avoidBuggy {
-            let last = x.lo & 0xff
+            let last = x.low64 & 0xff
             if last == 0 || last == 255 { return nil }
-            return before[i] + U128(Self.nonBuggyBelow(x.lo) - Self.nonBuggyBelow(lo.lo))
+            return before[i] + UInt128(Self.nonBuggyBelow(x.low64) - Self.nonBuggyBelow(lo.low64))
         }
         return before[i] + (x - lo)
     }
 
     /// The address with ordinal `ord` (< capacity); O(log intervals).
-    func address(at ord: U128) -> U128 {
+    func address(at ord: UInt128) -> UInt128 {
         var lo = 0
         var hi = before.count
         while lo < hi {
@@ -149,8 +152,8 @@ struct FamilySpace: Sendable {
         let i = lo - 1
         let offset = ord - before[i]
         if avoidBuggy {
-            let k = Self.nonBuggyBelow(intervals[i].lo.lo) + offset.lo
-            return U128((k / 254) * 256 + k % 254 + 1)
+            let k = Self.nonBuggyBelow(intervals[i].lo.low64) + offset.low64
+            return UInt128((k / 254) * 256 + k % 254 + 1)
         }
         return intervals[i].lo + offset
     }

@@ -1,3 +1,4 @@
+import NetAddress
 // What the controller asks of the allocator, what it gets back, and why it can fail.
 
 /// A Service's identity: namespace and name.
@@ -28,7 +29,7 @@ public enum TransportProtocol: String, Hashable, Comparable, Sendable {
 }
 
 /// One (protocol, port) pair of spec.ports; two services sharing an IP may not both use the same pair.
-public struct ServicePort: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct AllocatedPort: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var proto: TransportProtocol
     public var port: Int
 
@@ -40,7 +41,7 @@ public struct ServicePort: Hashable, Comparable, Sendable, CustomStringConvertib
     /// "TCP/80", as MetalLB prints ports.
     public var description: String { "\(proto.rawValue)/\(port)" }
 
-    public static func < (a: ServicePort, b: ServicePort) -> Bool { (a.proto, a.port) < (b.proto, b.port) }
+    public static func < (a: AllocatedPort, b: AllocatedPort) -> Bool { (a.proto, a.port) < (b.proto, b.port) }
 }
 
 /// spec.externalTrafficPolicy.
@@ -109,13 +110,13 @@ public struct AllocationRequest: Hashable, Sendable {
     /// Families wanted (from spec.ipFamilies / spec.ipFamilyPolicy).
     public var families: FamilyRequest
     /// Requested addresses: metallb.io/loadBalancerIPs (comma list) or legacy spec.loadBalancerIP; empty for any.
-    public var addresses: [IPAddr]
+    public var addresses: [IPAddress]
     /// Requested pool: metallb.io/address-pool; nil for any.
     public var pool: String?
     /// metallb.io/allow-shared-ip; nil or "" means the Service does not share.
     public var sharingKey: String?
     /// spec.ports as (protocol, port).
-    public var ports: [ServicePort]
+    public var ports: [AllocatedPort]
     /// spec.externalTrafficPolicy.
     public var externalTrafficPolicy: ExternalTrafficPolicy
     /// spec.selector (pods); matters for sharing only under the Local policy.
@@ -127,10 +128,10 @@ public struct AllocationRequest: Hashable, Sendable {
 
     public init(
         families: FamilyRequest = .single(.ipv4),
-        addresses: [IPAddr] = [],
+        addresses: [IPAddress] = [],
         pool: String? = nil,
         sharingKey: String? = nil,
-        ports: [ServicePort] = [],
+        ports: [AllocatedPort] = [],
         externalTrafficPolicy: ExternalTrafficPolicy = .cluster,
         podSelector: [String: String] = [:],
         namespaceLabels: [String: String] = [:],
@@ -163,11 +164,11 @@ public struct AllocationRequest: Hashable, Sendable {
 /// The addresses a Service holds and the pool they come from.
 public struct Assignment: Hashable, Sendable, CustomStringConvertible {
     /// One or two addresses, IPv4 first.
-    public var addresses: [IPAddr]
+    public var addresses: [IPAddress]
     /// The owning pool's name (for the metallb.io/ip-allocated-from-pool annotation).
     public var pool: String
 
-    public init(addresses: [IPAddr], pool: String) {
+    public init(addresses: [IPAddress], pool: String) {
         self.addresses = addresses
         self.pool = pool
     }
@@ -184,7 +185,7 @@ public struct AssignResult: Hashable, Sendable {
         /// The Service had nothing; it got new addresses.
         case allocated
         /// PreferDualStack Service holding one family got the other one from the same pool.
-        case extended(added: IPAddr)
+        case extended(added: IPAddress)
         /// The previous allocation was invalid for the request (reason given) and was replaced.
         case replaced(previous: Assignment, reason: AllocationError)
     }
@@ -206,17 +207,17 @@ public enum AllocationError: Error, Hashable, Sendable, CustomStringConvertible 
     /// Every candidate pool of the family is full (family nil: no pool could satisfy the whole request).
     case poolExhausted(pools: [String], family: IPFamily?)
     /// A requested (or restored) address lies in no pool.
-    case addressNotInAnyPool(IPAddr)
+    case addressNotInAnyPool(IPAddress)
     /// The address lies in a pool with avoidBuggyIPs and ends in .0 or .255.
-    case addressAvoided(IPAddr, pool: String)
+    case addressAvoided(IPAddress, pool: String)
     /// The address is held by services that do not share with this one (one side has no sharing key).
-    case addressInUse(IPAddr, by: [ServiceKey])
+    case addressInUse(IPAddress, by: [ServiceKey])
     /// The address is held by services with a different metallb.io/allow-shared-ip key.
-    case sharingKeyMismatch(IPAddr, requested: String, existing: String, by: [ServiceKey])
+    case sharingKeyMismatch(IPAddress, requested: String, existing: String, by: [ServiceKey])
     /// Same sharing key, but a Local-policy side selects different pods.
-    case sharingBackendMismatch(IPAddr, by: [ServiceKey])
+    case sharingBackendMismatch(IPAddress, by: [ServiceKey])
     /// Same sharing key, but a port is already used on the address.
-    case portClash(IPAddr, port: ServicePort, by: ServiceKey)
+    case portClash(IPAddress, port: AllocatedPort, by: ServiceKey)
     /// No pool with autoAssign admits the Service (namespace / service selectors).
     case noMatchingPool(service: ServiceKey)
     /// The pool named by metallb.io/address-pool does not exist.
@@ -224,23 +225,23 @@ public enum AllocationError: Error, Hashable, Sendable, CustomStringConvertible 
     /// The pool holding the requested address, or named by the annotation, does not admit this Service.
     case poolSelectorMismatch(pool: String, service: ServiceKey)
     /// The requested address is not in the pool the annotation names (or the requested pool changed).
-    case addressNotInRequestedPool(IPAddr, pool: String)
+    case addressNotInRequestedPool(IPAddress, pool: String)
     /// The two addresses lie in different pools (dual-stack addresses come from one pool).
-    case addressesInDifferentPools([IPAddr])
+    case addressesInDifferentPools([IPAddress])
     /// No candidate pool has addresses of this family.
     case familyUnavailable(IPFamily, pools: [String])
     /// RequireDualStack, but no candidate pool has both families.
     case dualStackUnavailable(pools: [String])
     /// The addresses' families do not fit the Service's families (e.g. an IPv6 address for an IPv4 Service).
-    case familyMismatch(addresses: [IPAddr], families: FamilyRequest)
+    case familyMismatch(addresses: [IPAddress], families: FamilyRequest)
     /// The Service holds addresses other than the ones it now requests.
-    case requestedAddressesChanged(current: [IPAddr], requested: [IPAddr])
+    case requestedAddressesChanged(current: [IPAddress], requested: [IPAddress])
     /// Malformed request (more than two addresses, two of one family, duplicates).
     case invalidRequest(String)
 
     public var description: String {
         func list(_ s: [ServiceKey]) -> String { s.map(\.description).joined(separator: ",") }
-        func ips(_ a: [IPAddr]) -> String { a.map(\.description).joined(separator: ",") }
+        func ips(_ a: [IPAddress]) -> String { a.map(\.description).joined(separator: ",") }
         switch self {
         case let .poolExhausted(pools, family):
             let what = family.map { "\($0.rawValue) " } ?? ""

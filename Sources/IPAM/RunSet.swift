@@ -6,8 +6,8 @@
 /// Set of numbers kept as disjoint, non-adjacent runs in an array-backed AVL tree keyed by run start.
 struct RunSet: Sendable {
     private struct Node: Sendable {
-        var lo: U128
-        var hi: U128
+        var lo: UInt128
+        var hi: UInt128
         var left: Int32
         var right: Int32
         var height: Int32
@@ -25,13 +25,13 @@ struct RunSet: Sendable {
     init() {}
 
     /// Whether `x` is a member; O(log runs).
-    func contains(_ x: U128) -> Bool {
+    func contains(_ x: UInt128) -> Bool {
         guard let n = floorNode(x) else { return false }
         return x <= nodes[Int(n)].hi
     }
 
-    /// Lowest non-member ≥ `start`, nil if every number from `start` to U128.max is a member; O(log runs).
-    func lowestAbsent(atOrAfter start: U128) -> U128? {
+    /// Lowest non-member ≥ `start`, nil if every number from `start` to UInt128.max is a member; O(log runs).
+    func lowestAbsent(atOrAfter start: UInt128) -> UInt128? {
         guard let n = floorNode(start) else { return start }
         let node = nodes[Int(n)]
         if start <= node.hi { return node.hi.successor }
@@ -40,7 +40,7 @@ struct RunSet: Sendable {
 
     /// Adds `x`, merging with neighbouring runs; returns false if already present. O(log runs).
     @discardableResult
-    mutating func insert(_ x: U128) -> Bool {
+    mutating func insert(_ x: UInt128) -> Bool {
         let pred = floorNode(x)
         if let p = pred, x <= nodes[Int(p)].hi { return false }
         let succ = ceilingNode(above: x)
@@ -70,7 +70,7 @@ struct RunSet: Sendable {
 
     /// Removes `x`, splitting its run if needed; returns false if absent. O(log runs).
     @discardableResult
-    mutating func remove(_ x: U128) -> Bool {
+    mutating func remove(_ x: UInt128) -> Bool {
         guard let n = floorNode(x) else { return false }
         let i = Int(n)
         let lo = nodes[i].lo
@@ -83,9 +83,9 @@ struct RunSet: Sendable {
         } else if x == lo {
             nodes[i].lo = x.successor!
         } else if x == hi {
-            nodes[i].hi = x - .one
+            nodes[i].hi = x - 1
         } else {
-            nodes[i].hi = x - .one
+            nodes[i].hi = x - 1
             let m = allocateNode(lo: x.successor!, hi: hi)
             root = insertNode(root, m)
             runCount += 1
@@ -99,8 +99,8 @@ struct RunSet: Sendable {
     }
 
     /// The runs in ascending order (O(runs), for tests and snapshots).
-    var runs: [(lo: U128, hi: U128)] {
-        var out: [(lo: U128, hi: U128)] = []
+    var runs: [(lo: UInt128, hi: UInt128)] {
+        var out: [(lo: UInt128, hi: UInt128)] = []
         out.reserveCapacity(runCount)
         var stack: [Int32] = []
         var cur = root
@@ -121,7 +121,7 @@ struct RunSet: Sendable {
 
     /// Checks AVL balance, ordering and run disjointness (tests only).
     func checkInvariants() -> Bool {
-        func check(_ n: Int32, _ lower: U128?, _ upper: U128?) -> Int32? {
+        func check(_ n: Int32, _ lower: UInt128?, _ upper: UInt128?) -> Int32? {
             if n < 0 { return 0 }
             let node = nodes[Int(n)]
             guard node.lo <= node.hi else { return nil }
@@ -134,18 +134,18 @@ struct RunSet: Sendable {
         guard check(root, nil, nil) != nil else { return false }
         let r = runs
         guard r.count == runCount else { return false }
-        var total = U128.zero
+        var total = UInt128(0)
         for (i, run) in r.enumerated() {
-            total = total + (run.hi - run.lo) + .one
+            total = total + (run.hi - run.lo) + 1
             // Adjacent runs would have been merged.
             if i > 0, r[i - 1].hi.successor == run.lo { return false }
         }
-        return total == U128(UInt64(count))
+        return total == UInt128(UInt64(count))
     }
 
     // MARK: - Tree internals
 
-    private func floorNode(_ x: U128) -> Int32? {
+    private func floorNode(_ x: UInt128) -> Int32? {
         var cur = root
         var best: Int32? = nil
         while cur >= 0 {
@@ -160,7 +160,7 @@ struct RunSet: Sendable {
         return best
     }
 
-    private func ceilingNode(above x: U128) -> Int32? {
+    private func ceilingNode(above x: UInt128) -> Int32? {
         var cur = root
         var best: Int32? = nil
         while cur >= 0 {
@@ -175,7 +175,7 @@ struct RunSet: Sendable {
         return best
     }
 
-    private mutating func allocateNode(lo: U128, hi: U128) -> Int32 {
+    private mutating func allocateNode(lo: UInt128, hi: UInt128) -> Int32 {
         let node = Node(lo: lo, hi: hi, left: -1, right: -1, height: 1)
         if let slot = freeSlots.popLast() {
             nodes[Int(slot)] = node
@@ -240,7 +240,7 @@ struct RunSet: Sendable {
         return rebalance(t)
     }
 
-    private mutating func removeNode(_ t: Int32, key: U128) -> Int32 {
+    private mutating func removeNode(_ t: Int32, key: UInt128) -> Int32 {
         precondition(t >= 0, "RunSet: removing a missing run")
         let lo = nodes[Int(t)].lo
         if key < lo {

@@ -1,3 +1,4 @@
+import NetAddress
 /// ARP opcodes this codec handles (RFC 826; registry RFC 5494).
 public enum ARPOperation: UInt16, Hashable, Sendable {
     case request = 1
@@ -36,36 +37,34 @@ public struct ARPPacket: Hashable, Sendable {
         guard payload.count >= ARPPacket.size else {
             throw .truncated(.arp, needed: ARPPacket.size, available: payload.count)
         }
-        let htype = payload.readUInt16(at: 0)
+        var r = ByteReader(payload)
+        guard let htype = r.u16(), let ptype = r.u16(), let hlen = r.u8(), let plen = r.u8(), let op = r.u16(),
+              let sha = r.macAddress(), let spa = r.ipv4Address(), let tha = r.macAddress(), let tpa = r.ipv4Address()
+        else { throw .truncated(.arp, needed: ARPPacket.size, available: payload.count) }
         guard htype == ARPPacket.hardwareTypeEthernet else { throw .arpHardwareType(htype) }
-        let ptype = payload.readUInt16(at: 2)
         guard ptype == EtherType.ipv4.rawValue else { throw .arpProtocolType(ptype) }
-        guard payload[4] == 6, payload[5] == 4 else {
-            throw .arpAddressLengths(hardware: payload[4], protocol: payload[5])
-        }
-        let op = payload.readUInt16(at: 6)
+        guard hlen == 6, plen == 4 else { throw .arpAddressLengths(hardware: hlen, protocol: plen) }
         guard let operation = ARPOperation(rawValue: op) else { throw .arpOperation(op) }
         self.operation = operation
-        senderHardwareAddress = MACAddress(reading: payload, at: 8)
-        senderProtocolAddress = IPv4Address(reading: payload, at: 14)
-        targetHardwareAddress = MACAddress(reading: payload, at: 18)
-        targetProtocolAddress = IPv4Address(reading: payload, at: 24)
+        senderHardwareAddress = sha
+        senderProtocolAddress = spa
+        targetHardwareAddress = tha
+        targetProtocolAddress = tpa
     }
 
     /// The 28 packet bytes (no Ethernet header, no padding).
     public func encoded() -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(ARPPacket.size)
-        out.appendBigEndian(ARPPacket.hardwareTypeEthernet)
-        out.appendBigEndian(EtherType.ipv4.rawValue)
-        out.append(6)
-        out.append(4)
-        out.appendBigEndian(operation.rawValue)
-        senderHardwareAddress.write(to: &out)
-        out.append(contentsOf: senderProtocolAddress.bytes)
-        targetHardwareAddress.write(to: &out)
-        out.append(contentsOf: targetProtocolAddress.bytes)
-        return out
+        var w = ByteWriter(capacity: ARPPacket.size)
+        w.u16(ARPPacket.hardwareTypeEthernet)
+        w.u16(EtherType.ipv4.rawValue)
+        w.u8(6)
+        w.u8(4)
+        w.u16(operation.rawValue)
+        w.macAddress(senderHardwareAddress)
+        w.ipv4Address(senderProtocolAddress)
+        w.macAddress(targetHardwareAddress)
+        w.ipv4Address(targetProtocolAddress)
+        return w.bytes
     }
 
     /// An ARP probe: a request whose sender IP is 0.0.0.0 (RFC 5227 §2.1.1).

@@ -1,3 +1,4 @@
+import NetAddress
 #if os(Linux)
 import CLinuxSupport
 import Dispatch

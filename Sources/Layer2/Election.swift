@@ -1,3 +1,4 @@
+import NetAddress
 /// A Service IP to place: the Service's key ("namespace/name") and one of its load-balancer IPs.
 public struct ServiceIP: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var serviceKey: String

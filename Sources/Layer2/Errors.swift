@@ -1,3 +1,4 @@
+import NetAddress
 /// The protocol layer a decode error refers to.
 public enum ProtocolLayer: String, Hashable, Sendable {
     case ethernet

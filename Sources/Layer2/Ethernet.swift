@@ -1,3 +1,4 @@
+import NetAddress
 /// An Ethernet II type field value (IEEE 802.3 §3.2.6; values ≥ 0x0600).
 public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt16
@@ -87,40 +88,43 @@ public struct EthernetFrame: Hashable, Sendable {
         guard bytes.count >= EthernetFrame.headerSize else {
             throw .truncated(.ethernet, needed: EthernetFrame.headerSize, available: bytes.count)
         }
-        destination = MACAddress(reading: bytes, at: 0)
-        source = MACAddress(reading: bytes, at: 6)
-        var type = EtherType(rawValue: bytes.readUInt16(at: 12))
+        var r = ByteReader(bytes)
+        guard let dst = r.macAddress(), let src = r.macAddress(), let first = r.u16() else {
+            throw .truncated(.ethernet, needed: EthernetFrame.headerSize, available: bytes.count)
+        }
+        destination = dst
+        source = src
+        var type = EtherType(rawValue: first)
         var offset = EthernetFrame.headerSize
         var tags: [VLANTag] = []
         while type.isVLANTag {
             // A tag is TCI (2) then the next type (2).
-            guard bytes.count >= offset + 4 else {
+            guard let tci = r.u16(), let next = r.u16() else {
                 throw .truncated(.vlanTag, needed: offset + 4, available: bytes.count)
             }
-            tags.append(VLANTag(protocolIdentifier: type, tagControlInformation: bytes.readUInt16(at: offset)))
-            type = EtherType(rawValue: bytes.readUInt16(at: offset + 2))
+            tags.append(VLANTag(protocolIdentifier: type, tagControlInformation: tci))
+            type = EtherType(rawValue: next)
             offset += 4
         }
         vlanTags = tags
         etherType = type
-        payload = bytes.copy(from: offset, count: bytes.count - offset)
+        payload = Array(r.readAll())
     }
 
     /// The wire bytes; with `padToMinimum`, zero-padded to 60 bytes (IEEE 802.3 §3.2.8) as a NIC would.
     public func encoded(padToMinimum: Bool = false) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(max(EthernetFrame.minimumSize, EthernetFrame.headerSize + 4 * vlanTags.count + payload.count))
-        destination.write(to: &out)
-        source.write(to: &out)
+        var w = ByteWriter(capacity: max(EthernetFrame.minimumSize, EthernetFrame.headerSize + 4 * vlanTags.count + payload.count))
+        w.macAddress(destination)
+        w.macAddress(source)
         for tag in vlanTags {
-            out.appendBigEndian(tag.protocolIdentifier.rawValue)
-            out.appendBigEndian(tag.tagControlInformation)
+            w.u16(tag.protocolIdentifier.rawValue)
+            w.u16(tag.tagControlInformation)
         }
-        out.appendBigEndian(etherType.rawValue)
-        out.append(contentsOf: payload)
-        if padToMinimum && out.count < EthernetFrame.minimumSize {
-            out.append(contentsOf: repeatElement(0, count: EthernetFrame.minimumSize - out.count))
+        w.u16(etherType.rawValue)
+        w.append(payload)
+        if padToMinimum && w.bytes.count < EthernetFrame.minimumSize {
+            w.append(repeatElement(0, count: EthernetFrame.minimumSize - w.bytes.count))
         }
-        return out
+        return w.bytes
     }
 }

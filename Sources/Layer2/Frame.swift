@@ -1,3 +1,4 @@
+import NetAddress
 /// A received Ethernet frame decoded as far as the responder cares: ARP, NS/NA, other IPv6, or anything else.
 public struct Layer2Frame: Hashable, Sendable {
     /// What the Ethernet payload turned out to be.

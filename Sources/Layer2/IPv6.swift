@@ -1,3 +1,4 @@
+import NetAddress
 /// IPv6 next-header values used here (IANA protocol numbers).
 public enum IPProtocolNumber {
     /// Hop-by-hop options header (RFC 8200 §4.3).
@@ -38,26 +39,29 @@ public struct IPv6Header: Hashable, Sendable {
         guard bytes.count >= IPv6Header.size else {
             throw .truncated(.ipv6, needed: IPv6Header.size, available: bytes.count)
         }
-        let first = bytes.readUInt32(at: 0)
+        var r = ByteReader(bytes)
+        guard let first = r.u32(), let length = r.u16(), let next = r.u8(), let hops = r.u8(),
+              let src = r.ipv6Address(), let dst = r.ipv6Address()
+        else { throw .truncated(.ipv6, needed: IPv6Header.size, available: bytes.count) }
         let version = UInt8(first >> 28)
         guard version == 6 else { throw .ipVersion(version) }
         trafficClass = UInt8(truncatingIfNeeded: first >> 20)
         flowLabel = first & 0xF_FFFF
-        payloadLength = bytes.readUInt16(at: 4)
-        nextHeader = bytes[6]
-        hopLimit = bytes[7]
-        source = IPv6Address(reading: bytes, at: 8)
-        destination = IPv6Address(reading: bytes, at: 24)
+        payloadLength = length
+        nextHeader = next
+        hopLimit = hops
+        source = src
+        destination = dst
     }
 
     /// Appends the 40 header bytes.
-    func write(to out: inout [UInt8]) {
-        out.appendBigEndian(UInt32(6) << 28 | UInt32(trafficClass) << 20 | (flowLabel & 0xF_FFFF))
-        out.appendBigEndian(payloadLength)
-        out.append(nextHeader)
-        out.append(hopLimit)
-        source.write(to: &out)
-        destination.write(to: &out)
+    func write(to w: inout ByteWriter) {
+        w.u32(UInt32(6) << 28 | UInt32(trafficClass) << 20 | (flowLabel & 0xF_FFFF))
+        w.u16(payloadLength)
+        w.u8(nextHeader)
+        w.u8(hopLimit)
+        w.ipv6Address(source)
+        w.ipv6Address(destination)
     }
 }
 
@@ -78,23 +82,22 @@ public struct IPv6Packet: Hashable, Sendable {
     /// Decodes header and payload; bytes beyond the payload length (Ethernet padding) are ignored (RFC 8200 §3).
     public init(decoding bytes: [UInt8]) throws(Layer2DecodeError) {
         let header = try IPv6Header(decoding: bytes)
-        let needed = IPv6Header.size + Int(header.payloadLength)
-        guard bytes.count >= needed else {
-            throw .truncated(.ipv6, needed: needed, available: bytes.count)
+        var r = ByteReader(bytes)
+        guard r.skip(IPv6Header.size), let payload = r.read(Int(header.payloadLength)) else {
+            throw .truncated(.ipv6, needed: IPv6Header.size + Int(header.payloadLength), available: bytes.count)
         }
         self.header = header
-        self.payload = bytes.copy(from: IPv6Header.size, count: Int(header.payloadLength))
+        self.payload = Array(payload)
     }
 
     /// Header and payload bytes; the payload length field is written from `payload.count`.
     public func encoded() -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(IPv6Header.size + payload.count)
+        var w = ByteWriter(capacity: IPv6Header.size + payload.count)
         var header = self.header
         header.payloadLength = UInt16(truncatingIfNeeded: payload.count)
-        header.write(to: &out)
-        out.append(contentsOf: payload)
-        return out
+        header.write(to: &w)
+        w.append(payload)
+        return w.bytes
     }
 }
 
@@ -188,13 +191,14 @@ public struct ICMPv6Message: Hashable, Sendable {
     /// Decodes an ICMPv6 message; with `verifyingChecksumFrom` source/destination the checksum must verify (RFC 4443 §2.3).
     public init(decoding bytes: [UInt8],
                 verifyingChecksumFrom source: IPv6Address? = nil, to destination: IPv6Address? = nil) throws(Layer2DecodeError) {
-        guard bytes.count >= ICMPv6Message.headerSize else {
+        var r = ByteReader(bytes)
+        guard let type = r.u8(), let code = r.u8(), let checksum = r.u16() else {
             throw .truncated(.icmpv6, needed: ICMPv6Message.headerSize, available: bytes.count)
         }
-        type = bytes[0]
-        code = bytes[1]
-        checksum = bytes.readUInt16(at: 2)
-        body = bytes.copy(from: 4, count: bytes.count - 4)
+        self.type = type
+        self.code = code
+        self.checksum = checksum
+        body = Array(r.readAll())
         if let source, let destination,
            !InternetChecksum.verifyICMPv6(source: source, destination: destination, message: bytes) {
             throw .icmpv6Checksum(stored: checksum,

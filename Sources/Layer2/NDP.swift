@@ -1,3 +1,4 @@
+import NetAddress
 /// An NDP option (RFC 4861 §4.6): type, length in units of 8 octets, data.
 public enum NDPOption: Hashable, Sendable {
     /// Source link-layer address, type 1, length 1 on Ethernet (RFC 4861 §4.6.1, RFC 2464 §8).
@@ -43,30 +44,29 @@ public enum NDPOption: Hashable, Sendable {
     /// Decodes the options in `bytes[start...]`; offsets in errors are indices into `bytes` (RFC 4861 §4.6: length 0 is invalid).
     public static func decodeList(_ bytes: [UInt8], from start: Int) throws(Layer2DecodeError) -> [NDPOption] {
         var options: [NDPOption] = []
-        var offset = max(0, start)
-        while offset < bytes.count {
-            let remaining = bytes.count - offset
-            guard remaining >= 2 else {
+        var r = ByteReader(bytes.dropFirst(max(0, start)))
+        while !r.isAtEnd {
+            let offset = bytes.count - r.remaining
+            let remaining = r.remaining
+            guard let type = r.u8(), let units = r.u8() else {
                 throw .truncated(.ndpOption, needed: 2, available: remaining)
             }
-            let type = bytes[offset]
-            let length = Int(bytes[offset + 1]) * 8
+            let length = Int(units) * 8
             guard length > 0 else { throw .ndpOptionLengthZero(offset: offset) }
-            guard length <= remaining else {
+            guard let slice = r.read(length - 2) else {
                 throw .ndpOptionOverrun(offset: offset, length: length, remaining: remaining)
             }
-            let data = bytes.copy(from: offset + 2, count: length - 2)
+            let data = Array(slice)
             switch type {
             case sourceLinkLayerAddressType where length == 8:
-                options.append(.sourceLinkLayerAddress(MACAddress(reading: data, at: 0)))
+                options.append(MACAddress(bytes: data).map(NDPOption.sourceLinkLayerAddress) ?? .other(type: type, data: data))
             case targetLinkLayerAddressType where length == 8:
-                options.append(.targetLinkLayerAddress(MACAddress(reading: data, at: 0)))
+                options.append(MACAddress(bytes: data).map(NDPOption.targetLinkLayerAddress) ?? .other(type: type, data: data))
             case nonceType:
                 options.append(.nonce(data))
             default:
                 options.append(.other(type: type, data: data))
             }
-            offset += length
         }
         return options
     }
@@ -156,7 +156,7 @@ public enum NDPMessage: Hashable, Sendable {
         switch self {
         case .neighborSolicitation(let ns):
             body.append(contentsOf: [0, 0, 0, 0])
-            ns.target.write(to: &body)
+            body.append(contentsOf: ns.target.bytes)
             options = ns.options
         case .neighborAdvertisement(let na):
             var flags: UInt8 = 0
@@ -164,7 +164,7 @@ public enum NDPMessage: Hashable, Sendable {
             if na.isSolicited { flags |= 0x40 }
             if na.isOverride { flags |= 0x20 }
             body.append(contentsOf: [flags, 0, 0, 0])
-            na.target.write(to: &body)
+            body.append(contentsOf: na.target.bytes)
             options = na.options
         }
         for option in options { body.append(contentsOf: option.encoded()) }
@@ -216,10 +216,10 @@ public struct NDPPacket: Hashable, Sendable {
         guard header.hopLimit == NDPPacket.hopLimit else { throw .ndpHopLimit(header.hopLimit) }
         let icmp = try ICMPv6Message(decoding: bytes, verifyingChecksumFrom: header.source, to: header.destination)
         guard icmp.code == 0 else { throw .ndpCode(icmp.code) }
-        guard bytes.count >= NDPMessage.optionsOffset else {
+        var r = ByteReader(bytes)
+        guard r.skip(8), let target = r.ipv6Address() else {
             throw .truncated(.ndp, needed: NDPMessage.optionsOffset, available: bytes.count)
         }
-        let target = IPv6Address(reading: bytes, at: 8)
         guard !target.isMulticast else { throw .ndpMulticastTarget(target) }
         guard !header.source.isMulticast else { throw .ndpMulticastSource(header.source) }
         let options = try NDPOption.decodeList(bytes, from: NDPMessage.optionsOffset)

@@ -1,3 +1,4 @@
+import NetAddress
 /// Why the responder sent nothing for a frame.
 public enum IgnoreReason: Hashable, Sendable {
     /// The frame failed to decode or failed RFC validation.

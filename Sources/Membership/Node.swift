@@ -1,3 +1,4 @@
+import NetAddress
 #if canImport(Glibc)
 import CLinuxSupport
 import Glibc
@@ -64,13 +65,13 @@ public enum MembershipNodeError: Error, Equatable, CustomStringConvertible {
 public final class MembershipNode: Sendable {
     public let name: String
     public let config: MembershipConfig
-    private let bindAddress: MemberAddress
+    private let bindAddress: SocketEndpoint
     private let keyring: MembershipKeyring
     private let schedulingRequest: SchedulingRequest
 
     private struct Shared: Sendable {
         var machine: MembershipStateMachine?
-        var members: [String: MemberAddress] = [:]
+        var members: [String: SocketEndpoint] = [:]
         var readiness: [String: Bool] = [:]
         var counters = MembershipCounters()
         var alive: Set<String>?
@@ -83,7 +84,7 @@ public final class MembershipNode: Sendable {
         /// Self-pipe: API calls write a byte to `wakeWrite` so the thread's ppoll returns and recomputes its deadline.
         var wake: Int32 = -1
         var wakeWrite: Int32 = -1
-        var boundAddress: MemberAddress?
+        var boundAddress: SocketEndpoint?
         var scheduling: SchedulingOutcome?
         var thread: pthread_t?
         var standbyThread: pthread_t?
@@ -107,7 +108,7 @@ public final class MembershipNode: Sendable {
     ///     `setReady`. Calls are serialised and in order. This is the failover fast path: a takeover acted on here does not
     ///     wait for Swift's cooperative pool, which busy work on a loaded machine can delay by tens of milliseconds. Keep
     ///     it short and non-blocking (no logging, no awaiting, no API calls): it delays the next heartbeat.
-    public init(config: MembershipConfig = MembershipConfig(), name: String, bind: MemberAddress, keyring: MembershipKeyring,
+    public init(config: MembershipConfig = MembershipConfig(), name: String, bind: SocketEndpoint, keyring: MembershipKeyring,
                 scheduling: SchedulingRequest = .default,
                 onChange: (@Sendable (AliveSetUpdate) -> Void)? = nil) throws(MembershipNodeError) {
         do { try config.validate() } catch { throw .config(error) }
@@ -128,7 +129,7 @@ public final class MembershipNode: Sendable {
     // MARK: - Public API
 
     /// The address the socket is bound to (with the real port), once started.
-    public var boundAddress: MemberAddress? { shared.withLock { $0.boundAddress } }
+    public var boundAddress: SocketEndpoint? { shared.withLock { $0.boundAddress } }
 
     /// The CPUs the node's threads are pinned to, once started.
     public var threadPlacement: ThreadPlacement? { shared.withLock { $0.placement } }
@@ -182,7 +183,7 @@ public final class MembershipNode: Sendable {
     }
 
     /// Replaces the member list (our own name may be included; it is skipped).
-    public func setMembers(_ members: [String: MemberAddress]) {
+    public func setMembers(_ members: [String: SocketEndpoint]) {
         shared.withLock { s in
             s.members = members
             if var m = s.machine {
@@ -221,7 +222,7 @@ public final class MembershipNode: Sendable {
         let fd: Int32
         var wake: Int32 = -1
         var wakeWrite: Int32 = -1
-        let bound: MemberAddress
+        let bound: SocketEndpoint
         do throws(MembershipNodeError) {
             (fd, bound) = try Self.openSocket(bindAddress, receiveBuffer: 4 << 20)
             var pipeFDs: [Int32] = [-1, -1]
@@ -245,24 +246,28 @@ public final class MembershipNode: Sendable {
         clock_gettime(CLOCK_REALTIME, &ts)
         let incarnation = UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
         let now = Self.monotonicNow()
+        // Built outside the lock: the typed-throwing closure this was in before crashed (SIGSEGV inside the
+        // closure) in Swift 6.3.1 debug builds once SocketEndpoint replaced MemberAddress.
+        let built: MembershipStateMachine
         do {
-            try shared.withLock { s throws(MembershipConfig.ConfigError) in
-                var m = try MembershipStateMachine(config: config, name: name, incarnation: incarnation, keyring: keyring, now: now)
-                var actions = m.setMembers(s.members, now: now)
-                for (n, r) in s.readiness { actions += m.setReady(n, r, now: now) }
-                s.machine = m
-                publish(actions, in: &s)
-                s.socket = fd
-                s.wake = wake
-                s.wakeWrite = wakeWrite
-                s.boundAddress = bound
-            }
+            built = try MembershipStateMachine(config: config, name: name, incarnation: incarnation, keyring: keyring, now: now)
         } catch {
             close(fd)
             close(wake)
             close(wakeWrite)
             shared.withLock { $0.started = false }
             throw .config(error)
+        }
+        shared.withLock { s in
+            var m = built
+            var actions = m.setMembers(s.members, now: now)
+            for (n, r) in s.readiness { actions += m.setReady(n, r, now: now) }
+            s.machine = m
+            publish(actions, in: &s)
+            s.socket = fd
+            s.wake = wake
+            s.wakeWrite = wakeWrite
+            s.boundAddress = bound
         }
         let placement = Self.placement(name: name, standby: config.standbyThread)
         shared.withLock { $0.placement = placement }
@@ -581,7 +586,7 @@ public final class MembershipNode: Sendable {
         return MonotonicTime(nanoseconds: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
     }
 
-    private static func openSocket(_ address: MemberAddress, receiveBuffer: Int32) throws(MembershipNodeError) -> (Int32, MemberAddress) {
+    private static func openSocket(_ address: SocketEndpoint, receiveBuffer: Int32) throws(MembershipNodeError) -> (Int32, SocketEndpoint) {
         let family = address.isIPv6 ? AF_INET6 : AF_INET
         let fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .socket(call: "socket", errno: errno) }
@@ -619,18 +624,20 @@ public final class MembershipNode: Sendable {
                     : p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
             }
         }
-        let bound = (try? MemberAddress(bytes: address.bytes, port: port)) ?? address
+        let bound = SocketEndpoint(address: address.address, port: port)
         return (fd, bound)
     }
 
     /// Calls `body` with a sockaddr for `address`; IPv4 destinations become v4-mapped when the socket is IPv6.
-    private static func withSockaddr<R>(_ address: MemberAddress, asV6: Bool, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    private static func withSockaddr<R>(_ address: SocketEndpoint, asV6: Bool, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         if asV6 {
             var sa = sockaddr_in6()
             sa.sin6_family = sa_family_t(AF_INET6)
             sa.sin6_port = address.port.bigEndian
-            var bytes = address.bytes
-            if bytes.count == 4 { bytes = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF] + bytes }
+            let bytes: [UInt8] = switch address.address {
+            case .v4(let v4): IPv6Address(ipv4Mapped: v4).bytes
+            case .v6(let v6): v6.bytes
+            }
             withUnsafeMutableBytes(of: &sa.sin6_addr) { raw in
                 for i in 0 ..< 16 { raw[i] = bytes[i] }
             }
@@ -641,9 +648,10 @@ public final class MembershipNode: Sendable {
         var sa = sockaddr_in()
         sa.sin_family = sa_family_t(AF_INET)
         sa.sin_port = address.port.bigEndian
-        if address.bytes.count == 4 {
+        if case .v4(let v4) = address.address {
+            let bytes = v4.bytes
             withUnsafeMutableBytes(of: &sa.sin_addr) { raw in
-                for i in 0 ..< 4 { raw[i] = address.bytes[i] }
+                for i in 0 ..< 4 { raw[i] = bytes[i] }
             }
         } else {
             // An IPv6 destination on an IPv4 socket: leave the family invalid so sendto fails and is counted.

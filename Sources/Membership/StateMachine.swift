@@ -1,3 +1,4 @@
+import NetAddress
 /// Why a member entered or left the alive set.
 public enum MemberChangeReason: String, Hashable, Sendable {
     /// First published view after start (every member in it).
@@ -32,7 +33,7 @@ public struct AliveSetChange: Hashable, Sendable {
 /// What the state machine asks its shell to do.
 public enum MembershipAction: Hashable, Sendable {
     /// Send the same datagram to each address.
-    case send([UInt8], to: [MemberAddress])
+    case send([UInt8], to: [SocketEndpoint])
     /// The alive set changed (only after the first view has settled; the first one carries every member as `.settled`).
     case aliveSetChanged(AliveSetChange)
     /// A member came back with a new incarnation before we ever saw it dead (a fast restart).
@@ -41,7 +42,7 @@ public enum MembershipAction: Hashable, Sendable {
 
 /// A member's liveness as this node sees it (for status and debugging).
 public struct MemberStatus: Hashable, Sendable {
-    public var address: MemberAddress
+    public var address: SocketEndpoint
     /// Liveness alone, without readiness.
     public var up: Bool
     public var ready: Bool?
@@ -75,7 +76,7 @@ public struct MembershipStateMachine: Sendable {
 
     private struct Member: Sendable {
         var id: MemberID
-        var address: MemberAddress
+        var address: SocketEndpoint
         var up = false
         var incarnation: UInt64?
         var lastSequence: UInt64 = 0
@@ -107,7 +108,7 @@ public struct MembershipStateMachine: Sendable {
     /// makes members fresher, so between full evaluations it may be early (an extra wake-up), never late.
     private var earliestExpiry: MonotonicTime?
     /// Heartbeat destinations in name order, rebuilt when the list changes.
-    private var destinations: [MemberAddress] = []
+    private var destinations: [SocketEndpoint] = []
 
     /// - Parameters:
     ///   - incarnation: must grow across restarts of this node (the shell uses the wall clock in nanoseconds at start).
@@ -152,7 +153,7 @@ public struct MembershipStateMachine: Sendable {
     // MARK: - Commands
 
     /// Replaces the member list (names → UDP endpoints). Our own name, if present, is ignored.
-    public mutating func setMembers(_ list: [String: MemberAddress], now: MonotonicTime) -> [MembershipAction] {
+    public mutating func setMembers(_ list: [String: SocketEndpoint], now: MonotonicTime) -> [MembershipAction] {
         for name in members.keys where list[name] == nil {
             members[name] = nil
             reasons[name] = .removed

@@ -1,3 +1,4 @@
+import NetAddress
 import ArgumentParser
 import Foundation
 import IPAM
@@ -213,7 +214,7 @@ struct IPAMHold: AsyncParsableCommand {
         let family: IPFamily = cidr.contains(":") ? .ipv6 : .ipv4
         var alloc = Allocator()
         _ = try alloc.setPools([Pool(name: "bench", parsing: [cidr])])
-        let request = AllocationRequest(families: .single(family), ports: [ServicePort(.tcp, 80)])
+        let request = AllocationRequest(families: .single(family), ports: [AllocatedPort(.tcp, 80)])
         let start = ContinuousClock.now
         for i in 0..<n { _ = try alloc.assign(ServiceKey(namespace: "bench", name: "svc-\(i)"), request) }
         let t = seconds(ContinuousClock.now - start)

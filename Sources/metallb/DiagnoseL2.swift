@@ -1,3 +1,4 @@
+import NetAddress
 import API
 import ArgumentParser
 import Foundation
@@ -152,25 +153,25 @@ struct DiagnoseL2: AsyncParsableCommand {
 
     struct Parsed {
         var interfaces: [String]
-        var members: [String: MemberAddress]
-        var bind: MemberAddress
+        var members: [String: SocketEndpoint]
+        var bind: SocketEndpoint
         var keyring: MembershipKeyring
         var config: MembershipConfig
-        var requests: [(serviceKey: String, ips: [Layer2.IPAddress])]
+        var requests: [(serviceKey: String, ips: [IPAddress])]
         var rounds: Int
         var roundInterval: Duration
     }
 
     func parse() throws -> Parsed {
-        var members: [String: MemberAddress] = [:]
+        var members: [String: SocketEndpoint] = [:]
         for m in self.members {
             let parts = m.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty else { throw ArgumentParser.ValidationError("--member \(m): write NAME=ADDRESS:PORT") }
-            do { members[parts[0]] = try MemberAddress(parts[1]) } catch { throw ArgumentParser.ValidationError("--member \(m): \(error)") }
+            do { members[parts[0]] = try SocketEndpoint.parse(parts[1]) } catch { throw ArgumentParser.ValidationError("--member \(m): \(error)") }
         }
-        let bindAddress: MemberAddress
+        let bindAddress: SocketEndpoint
         if let bind {
-            do { bindAddress = try MemberAddress(bind) } catch { throw ArgumentParser.ValidationError("--bind \(bind): \(error)") }
+            do { bindAddress = try SocketEndpoint.parse(bind) } catch { throw ArgumentParser.ValidationError("--bind \(bind): \(error)") }
         } else if let own = members[node] {
             bindAddress = own
         } else {
@@ -186,12 +187,12 @@ struct DiagnoseL2: AsyncParsableCommand {
         config.timeout = try goDuration(timeout, "--timeout")
         do { try config.validate() } catch { throw ArgumentParser.ValidationError("membership settings: \(error)") }
 
-        var requests: [(serviceKey: String, ips: [Layer2.IPAddress])] = []
+        var requests: [(serviceKey: String, ips: [IPAddress])] = []
         for s in services {
             let parts = s.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty else { throw ArgumentParser.ValidationError("--service \(s): write KEY=IP[,IP]") }
-            let ips = try parts[1].split(separator: ",").map { text -> Layer2.IPAddress in
-                guard let ip = Layer2.IPAddress(String(text)) else { throw ArgumentParser.ValidationError("--service \(s): \"\(text)\" is not an IP address") }
+            let ips = try parts[1].split(separator: ",").map { text -> IPAddress in
+                guard let ip = IPAddress(String(text)) else { throw ArgumentParser.ValidationError("--service \(s): \"\(text)\" is not an IP address") }
                 return ip
             }
             requests.append((parts[0], ips))
@@ -222,41 +223,15 @@ struct DiagnoseL2: AsyncParsableCommand {
     }
 
     /// The addresses of a CIDR ("10.0.0.0/28", "fd00::/120") or range ("10.0.0.1-10.0.0.9").
-    func expand(_ text: String) throws -> [Layer2.IPAddress] {
+    func expand(_ text: String) throws -> [IPAddress] {
         func bad(_ why: String) -> ArgumentParser.ValidationError { ArgumentParser.ValidationError("--ips \(text): \(why)") }
-        var first: Layer2.IPAddress, last: Layer2.IPAddress
-        if let slash = text.firstIndex(of: "/") {
-            guard let base = Layer2.IPAddress(String(text[..<slash])), let bits = Int(text[text.index(after: slash)...]) else { throw bad("not a CIDR") }
-            switch base {
-            case .v4(let a):
-                guard (0...32).contains(bits) else { throw bad("prefix length over 32") }
-                let size = UInt64(1) << UInt64(32 - bits)
-                guard size <= 4096 else { throw bad("more than 4096 addresses") }
-                let start = UInt32(UInt64(a.rawValue) & ~(size - 1))
-                first = .v4(Layer2.IPv4Address(rawValue: start))
-                last = .v4(Layer2.IPv4Address(rawValue: start + UInt32(size - 1)))
-            case .v6(let a):
-                guard (116...128).contains(bits) else { throw bad("an IPv6 prefix must be /116 or longer (4096 addresses at most)") }
-                let size = UInt64(1) << UInt64(128 - bits)
-                let low = a.low & ~(size - 1)
-                first = .v6(Layer2.IPv6Address(high: a.high, low: low))
-                last = .v6(Layer2.IPv6Address(high: a.high, low: low + size - 1))
-            }
-        } else {
-            let parts = text.split(separator: "-", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let a = Layer2.IPAddress(parts[0]), let b = Layer2.IPAddress(parts[1]) else { throw bad("write a CIDR or FIRST-LAST") }
-            (first, last) = (a, b)
-        }
-        switch (first, last) {
-        case let (.v4(a), .v4(b)):
-            guard a <= b, b.rawValue - a.rawValue < 4096 else { throw bad("reversed or more than 4096 addresses") }
-            return (a.rawValue...b.rawValue).map { .v4(Layer2.IPv4Address(rawValue: $0)) }
-        case let (.v6(a), .v6(b)):
-            guard a.high == b.high, a.low <= b.low, b.low - a.low < 4096 else { throw bad("reversed or more than 4096 addresses") }
-            return (a.low...b.low).map { .v6(Layer2.IPv6Address(high: a.high, low: $0)) }
-        default:
-            throw bad("the two ends are of different families")
-        }
+        let range: IPRange
+        do { range = try PoolAddress.parse(text).range } catch { throw bad(error.reason) }
+        guard range.count <= 4096 else { throw bad("more than 4096 addresses") }
+        var out = [range.first]
+        var a = range.first
+        while a != range.last, let n = a.next { out.append(n); a = n }
+        return out
     }
 
     /// Every up, non-loopback interface with a link-layer address.

@@ -1,4 +1,5 @@
 import Testing
+import NetAddress
 @testable import BGP
 
 /// Deterministic SplitMix64 so failures reproduce.

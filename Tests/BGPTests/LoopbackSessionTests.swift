@@ -1,4 +1,5 @@
 import Testing
+import NetAddress
 @testable import BGP
 
 /// Our active session against our passive session over 127.0.0.1 (each speaker on its own event loop, the passive one

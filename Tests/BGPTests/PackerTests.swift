@@ -1,4 +1,5 @@
 import Testing
+import NetAddress
 @testable import BGP
 
 @Suite struct PackerTests {

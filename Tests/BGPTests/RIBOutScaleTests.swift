@@ -1,4 +1,5 @@
 import Testing
+import NetAddress
 @testable import BGP
 
 /// The interned Adj-RIB-Out, the grouped packer entry point and the allocation-free NLRI encoder (the changes made

@@ -1,4 +1,5 @@
 import Foundation
+import NetAddress
 @testable import BGP
 
 /// Hex literal → bytes (whitespace allowed). Test input is trusted, so a typo yields an empty array that fails

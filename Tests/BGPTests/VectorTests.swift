@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import NetAddress
 @testable import BGP
 
 /// Messages captured from real FRR / BIRD / GoBGP sessions (see Vectors/*.hex headers and Vectors/capture/).

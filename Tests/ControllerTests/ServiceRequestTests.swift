@@ -1,6 +1,7 @@
 import IPAM
 import Kube
 import Testing
+import NetAddress
 
 @testable import Controller
 
@@ -38,19 +39,19 @@ struct ServicePort_ {
             "metallb.universe.tf/address-pool": "prod",
             "metallb.io/allow-shared-ip": "key1",
         ], families: ["IPv4", "IPv6"], policy: "RequireDualStack"))
-        #expect(r.addresses == [IPAddr("192.168.1.10")!, IPAddr("fc00::10")!])
+        #expect(r.addresses == [IPAddress("192.168.1.10")!, IPAddress("fc00::10")!])
         #expect(r.pool == "prod")
         #expect(r.sharingKey == "key1")
         #expect(r.families == .requireDualStack(primary: .ipv4))
         #expect(r.externalTrafficPolicy == .local)
         #expect(r.podSelector == ["app": "web"])
         #expect(r.serviceLabels == ["app": "web"])
-        #expect(r.ports == [IPAM.ServicePort(.tcp, 80)])
+        #expect(r.ports == [AllocatedPort(.tcp, 80)])
 
         let legacy = try allocationRequest(for: service(annotations: ["metallb.universe.tf/loadBalancerIPs": "10.0.0.5"]))
-        #expect(legacy.addresses == [IPAddr("10.0.0.5")!])
+        #expect(legacy.addresses == [IPAddress("10.0.0.5")!])
         let spec = try allocationRequest(for: service(lbIP: "10.0.0.6"))
-        #expect(spec.addresses == [IPAddr("10.0.0.6")!])
+        #expect(spec.addresses == [IPAddress("10.0.0.6")!])
         #expect(spec.families == .single(.ipv4))
     }
 
@@ -71,7 +72,7 @@ struct ServicePort_ {
     @Test func familiesAndProtocols() throws {
         let v6 = try allocationRequest(for: service(families: ["IPv6"], policy: "SingleStack", ports: [.init("UDP", 53), .init("TCP", 53)]))
         #expect(v6.families == .single(.ipv6))
-        #expect(v6.ports == [IPAM.ServicePort(.udp, 53), IPAM.ServicePort(.tcp, 53)])
+        #expect(v6.ports == [AllocatedPort(.udp, 53), AllocatedPort(.tcp, 53)])
         let prefer = try allocationRequest(for: service(families: ["IPv6", "IPv4"], policy: "PreferDualStack"))
         #expect(prefer.families == .preferDualStack(primary: .ipv6))
         #expect(throws: ServiceRequestError.self) { try allocationRequest(for: service(families: ["IPv5"])) }

@@ -1,4 +1,6 @@
 import Testing
+import Kube
+import API
 @testable import IPAM
 
 private let v4 = AllocationRequest(families: .single(.ipv4))
@@ -6,7 +8,7 @@ private let v6 = AllocationRequest(families: .single(.ipv6))
 
 private func request(
     _ families: FamilyRequest = .single(.ipv4), addresses: [String] = [], pool: String? = nil, key: String? = nil,
-    ports: [ServicePort] = [], policy: ExternalTrafficPolicy = .cluster, selector: [String: String] = [:],
+    ports: [AllocatedPort] = [], policy: ExternalTrafficPolicy = .cluster, selector: [String: String] = [:],
     nsLabels: [String: String] = [:], labels: [String: String] = [:]
 ) -> AllocationRequest {
     AllocationRequest(
@@ -139,10 +141,10 @@ struct RequestedAddressTests {
 
 @Suite("Sharing (metallb.io/allow-shared-ip)")
 struct SharingTests {
-    let tcp80 = ServicePort(.tcp, 80)
-    let tcp443 = ServicePort(.tcp, 443)
-    let udp53 = ServicePort(.udp, 53)
-    let tcp53 = ServicePort(.tcp, 53)
+    let tcp80 = AllocatedPort(.tcp, 80)
+    let tcp443 = AllocatedPort(.tcp, 443)
+    let udp53 = AllocatedPort(.udp, 53)
+    let tcp53 = AllocatedPort(.tcp, 53)
 
     @Test func sameKeyDisjointPortsShare() throws {
         var a = try allocator(pool("p", ["10.0.0.0/24"]))
@@ -329,10 +331,10 @@ struct LifecycleTests {
     @Test func restoreAcceptsValidAndReportsConflicts() throws {
         let pools = [pool("p", ["10.0.0.0/24", "fc00::/120"]), pool("q", ["10.0.1.0/24"], autoAssign: false)]
         var live = try Allocator(pools: pools)
-        let tcp80 = ServicePort(.tcp, 80)
+        let tcp80 = AllocatedPort(.tcp, 80)
         let reqs: [(ServiceKey, AllocationRequest)] = [
             (svc("a"), request(key: "k", ports: [tcp80])),
-            (svc("b"), request(key: "k", ports: [ServicePort(.tcp, 443)])),
+            (svc("b"), request(key: "k", ports: [AllocatedPort(.tcp, 443)])),
             (svc("c"), request(.requireDualStack(primary: .ipv6))),
             (svc("d"), request(pool: "q")),
         ]
@@ -376,7 +378,7 @@ struct LifecycleTests {
         #expect(AllocationError.poolExhausted(pools: ["gold"], family: .ipv4).description == "no available IPv4 IPs in pool \"gold\"")
         #expect(AllocationError.poolExhausted(pools: ["a", "b"], family: nil).description == "no available IPs in pools \"a\", \"b\"")
         #expect(AllocationError.addressInUse(ip("1.2.3.4"), by: [svc("x", "ns")]).description.contains("ns/x"))
-        #expect(AllocationError.portClash(ip("1.2.3.4"), port: ServicePort(.udp, 53), by: svc("dns")).description == "port UDP/53 is already in use on \"1.2.3.4\" by default/dns")
+        #expect(AllocationError.portClash(ip("1.2.3.4"), port: AllocatedPort(.udp, 53), by: svc("dns")).description == "port UDP/53 is already in use on \"1.2.3.4\" by default/dns")
         #expect(AllocationError.unknownPool("p").description == "unknown pool \"p\"")
     }
 }

@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+import Kube
+import API
+import NetAddress
 @testable import IPAM
 
 // Random operation sequences (assign / release / setPools / restore) on random pools, checked after every step
@@ -20,15 +23,15 @@ private enum World {
     static let namespaceLabels: [String: [String: String]] = ["ns-a": ["env": "prod"], "ns-b": ["env": "dev"], "ns-c": [:]]
     static let services: [ServiceKey] = namespaces.flatMap { ns in (0..<8).map { ServiceKey(namespace: ns, name: "s\($0)") } }
     static let poolNames = ["p0", "p1", "p2", "p3", "p4"]
-    static let ports = [ServicePort(.tcp, 80), ServicePort(.tcp, 443), ServicePort(.udp, 53), ServicePort(.tcp, 53)]
+    static let ports = [AllocatedPort(.tcp, 80), AllocatedPort(.tcp, 443), AllocatedPort(.udp, 53), AllocatedPort(.tcp, 53)]
     static let blocks = 16
     static let blockSize = 64
 
     /// Address `offset` of the family's universe (10.0.0.0/22 or fc00::/118; offsets past 1023 fall outside every pool).
-    static func address(_ f: IPFamily, _ offset: Int) -> IPAddr {
+    static func address(_ f: IPFamily, _ offset: Int) -> IPAddress {
         f == .ipv4
-            ? IPAddr(family: .ipv4, bits: U128(0x0A00_0000 + UInt64(offset)))
-            : IPAddr(family: .ipv6, bits: U128(hi: 0xfc00_0000_0000_0000, lo: UInt64(offset)))
+            ? IPAddress(family: .ipv4, value: UInt128(0x0A00_0000 + UInt64(offset)))
+            : IPAddress(family: .ipv6, value: UInt128(0xfc00_0000_0000_0000) << 64 | UInt128(offset))
     }
 
     static func randomPools(_ g: inout Gen) -> [Pool] {
@@ -74,9 +77,9 @@ private enum World {
                 if r.first == r.last || g.chance(0.3) {
                     ranges.remove(at: k)
                 } else if g.chance(0.5) {
-                    ranges[k] = IPRange(first: IPAddr(family: r.family, bits: r.first.bits + .one), last: r.last)!
+                    ranges[k] = IPRange(first: IPAddress(family: r.family, value: r.first.value + 1), last: r.last)!
                 } else {
-                    ranges[k] = IPRange(first: r.first, last: IPAddr(family: r.family, bits: r.last.bits - .one))!
+                    ranges[k] = IPRange(first: r.first, last: IPAddress(family: r.family, value: r.last.value - 1))!
                 }
                 out[i].addresses = AddressSet(ranges)
             }
@@ -87,7 +90,7 @@ private enum World {
         return out
     }
 
-    static func randomRequest(_ g: inout Gen, for s: ServiceKey, held: [IPAddr]) -> AllocationRequest {
+    static func randomRequest(_ g: inout Gen, for s: ServiceKey, held: [IPAddress]) -> AllocationRequest {
         let families: FamilyRequest
         switch g.int(10) {
         case 0...3: families = .single(.ipv4)
@@ -95,7 +98,7 @@ private enum World {
         case 6, 7: families = .preferDualStack(primary: g.pick(IPFamily.allCases))
         default: families = .requireDualStack(primary: g.pick(IPFamily.allCases))
         }
-        var addresses: [IPAddr] = []
+        var addresses: [IPAddress] = []
         if g.chance(0.18) {
             let fams: [IPFamily]
             switch families {
@@ -113,7 +116,7 @@ private enum World {
             }
             if g.chance(0.05) { addresses.append(address(.ipv4, g.int(64))) }
         }
-        var ports: [ServicePort] = [g.pick(World.ports)]
+        var ports: [AllocatedPort] = [g.pick(World.ports)]
         if g.chance(0.5) {
             let p = g.pick(World.ports)
             if p != ports[0] { ports.append(p) }
@@ -140,9 +143,9 @@ private struct Model {
         r.externalTrafficPolicy == .local ? r.podSelector.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") : ""
     }
 
-    static func buggy(_ a: IPAddr) -> Bool {
+    static func buggy(_ a: IPAddress) -> Bool {
         guard case .v4(let v) = a else { return false }
-        return v.value % 256 == 0 || v.value % 256 == 255
+        return v.rawValue % 256 == 0 || v.rawValue % 256 == 255
     }
 
     static func shapeOK(_ fams: [IPFamily], _ f: FamilyRequest) -> Bool {
@@ -154,33 +157,33 @@ private struct Model {
     }
 
     /// Allocatable addresses of a pool, ascending, by enumeration.
-    static func allocatable(_ p: Pool, _ f: IPFamily) -> [IPAddr] {
-        var out: [IPAddr] = []
+    static func allocatable(_ p: Pool, _ f: IPFamily) -> [IPAddress] {
+        var out: [IPAddress] = []
         for r in p.addresses.ranges where r.family == f {
-            var x = r.first.bits
+            var x = r.first.value
             while true {
-                let a = IPAddr(family: f, bits: x)
+                let a = IPAddress(family: f, value: x)
                 if !(p.avoidBuggyIPs && buggy(a)) { out.append(a) }
-                if x == r.last.bits { break }
-                x = x + .one
+                if x == r.last.value { break }
+                x = x + 1
             }
         }
         return out
     }
 
-    static func inPool(_ p: Pool, _ a: IPAddr) -> Bool {
+    static func inPool(_ p: Pool, _ a: IPAddress) -> Bool {
         p.addresses.ranges.contains { $0.family == a.family && !(a < $0.first) && !($0.last < a) }
     }
 
     static func admits(_ p: Pool, _ s: ServiceKey, _ r: AllocationRequest) -> Bool {
         if !p.namespaces.isEmpty || !p.namespaceSelectors.isEmpty {
             let byName = p.namespaces.contains(s.namespace)
-            let byLabel = p.namespaceSelectors.contains { sel in sel.matchLabels.allSatisfy { r.namespaceLabels[$0.key] == $0.value } }
+            let byLabel = p.namespaceSelectors.contains { sel in (sel.matchLabels ?? [:]).allSatisfy { r.namespaceLabels[$0.key] == $0.value } }
             if !byName && !byLabel { return false }
         }
         if !p.serviceSelectors.isEmpty {
             let ok = p.serviceSelectors.contains { sel in
-                sel.matchExpressions.allSatisfy { e in r.serviceLabels[e.key].map { e.values.contains($0) } ?? false }
+                (sel.matchExpressions ?? []).allSatisfy { e in r.serviceLabels[e.key].map { (e.values ?? []).contains($0) } ?? false }
             }
             if !ok { return false }
         }
@@ -198,7 +201,7 @@ private struct Model {
     }
 
     /// Whether `s` with request `r` may (also) hold `a`.
-    func usable(_ a: IPAddr, by s: ServiceKey, _ r: AllocationRequest) -> Bool {
+    func usable(_ a: IPAddress, by s: ServiceKey, _ r: AllocationRequest) -> Bool {
         let others = state.holders(of: a).filter { $0 != s }
         if others.isEmpty { return true }
         guard let k = Self.key(r) else { return false }
@@ -211,7 +214,7 @@ private struct Model {
     }
 
     /// Pool placement rules only (what setPools re-checks).
-    func placementOK(_ addresses: [IPAddr], _ s: ServiceKey, _ r: AllocationRequest) -> Bool {
+    func placementOK(_ addresses: [IPAddress], _ s: ServiceKey, _ r: AllocationRequest) -> Bool {
         let owners = addresses.map { a in state.pools.first { Self.inPool($0, a) } }
         guard let first = owners.first, let p = first, owners.allSatisfy({ $0?.name == p.name }) else { return false }
         if p.avoidBuggyIPs && addresses.contains(where: Self.buggy) { return false }
@@ -220,7 +223,7 @@ private struct Model {
     }
 
     /// Whether `assign` should keep `addresses` for `s` under `r` (and `restore` accept them).
-    func valid(_ addresses: [IPAddr], _ s: ServiceKey, _ r: AllocationRequest) -> Bool {
+    func valid(_ addresses: [IPAddress], _ s: ServiceKey, _ r: AllocationRequest) -> Bool {
         let fams = addresses.map(\.family)
         guard (1...2).contains(addresses.count), Set(fams).count == fams.count, Self.shapeOK(fams.sorted(), r.families) else { return false }
         if !r.addresses.isEmpty && Set(r.addresses) != Set(addresses) { return false }
@@ -240,7 +243,7 @@ private struct Model {
             if candidates.isEmpty { return .failure(.noMatchingPool(service: s)) }
         }
         func has(_ p: Pool, _ f: IPFamily) -> Bool { !Self.allocatable(p, f).isEmpty }
-        func lowest(_ p: Pool, _ f: IPFamily) -> IPAddr? { Self.allocatable(p, f).first { usable($0, by: s, r) } }
+        func lowest(_ p: Pool, _ f: IPFamily) -> IPAddress? { Self.allocatable(p, f).first { usable($0, by: s, r) } }
         let names = candidates.map(\.name)
         switch r.families {
         case .single(let f):
@@ -277,7 +280,7 @@ private struct Model {
 private func invariantViolations(_ a: Allocator, _ requests: [ServiceKey: AllocationRequest]) -> [String] {
     var bad: [String] = []
     let model = Model(state: a, requests: requests)
-    var holders: [IPAddr: [ServiceKey]] = [:]
+    var holders: [IPAddress: [ServiceKey]] = [:]
     let assignments = a.assignments
     for (s, asg) in assignments {
         guard let r = requests[s] else {
@@ -305,7 +308,7 @@ private func invariantViolations(_ a: Allocator, _ requests: [ServiceKey: Alloca
         }
     }
     if a.holdersByIP.count != holders.count { bad.append("holder table has \(a.holdersByIP.count) addresses, want \(holders.count)") }
-    var shared: [String: Set<IPAddr>] = [:]
+    var shared: [String: Set<IPAddress>] = [:]
     for (ip, hs) in holders {
         if let k = Model.key(requests[hs[0]]!) { shared[k, default: []].insert(ip) }
     }

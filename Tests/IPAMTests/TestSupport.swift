@@ -1,9 +1,12 @@
 import Testing
+import Kube
+import API
+import NetAddress
 @testable import IPAM
 
 /// Parses a test address or fails the test run loudly.
-func ip(_ text: String) -> IPAddr {
-    guard let a = IPAddr(text) else { preconditionFailure("bad test address \(text)") }
+func ip(_ text: String) -> IPAddress {
+    guard let a = IPAddress(text) else { preconditionFailure("bad test address \(text)") }
     return a
 }
 
@@ -39,5 +42,5 @@ func allocationError<T>(_ body: () throws -> T) -> AllocationError? {
 
 /// 2^n as an AddressCount.
 func pow2(_ n: Int) -> AddressCount {
-    AddressCount(U128.one << n)
+    AddressCount(UInt128(1) << UInt128(n))
 }

@@ -1,4 +1,5 @@
 import Testing
+import NetAddress
 @testable import Layer2
 
 @Suite("Election: SipHash-2-4")

@@ -1,4 +1,5 @@
 import Testing
+import NetAddress
 @testable import Layer2
 
 /// Builds an IPv6 packet around a raw ICMPv6 body with a correct checksum, so validation rules other than the checksum can be exercised.
@@ -60,7 +61,7 @@ struct IPv6Tests {
     func checksumsOfCapturedMessages(_ name: String) throws {
         let frame = try EthernetFrame(decoding: try Vectors.load(name))
         let packet = try IPv6Packet(decoding: frame.payload)
-        let stored = packet.payload.readUInt16(at: 2)
+        let stored = UInt16(packet.payload[2]) << 8 | UInt16(packet.payload[3])
         let (s, d) = (packet.header.source, packet.header.destination)
         #expect(InternetChecksum.icmpv6(source: s, destination: d, message: packet.payload) == stored)
         #expect(InternetChecksum.verifyICMPv6(source: s, destination: d, message: packet.payload))
@@ -177,7 +178,7 @@ struct NDPCodecTests {
 
     @Test func badChecksum() throws {
         var ipv6 = Array(try Vectors.load("ndp-na-solicited-kernel.hex")[14...])
-        let stored = ipv6.readUInt16(at: 42)
+        let stored = UInt16(ipv6[42]) << 8 | UInt16(ipv6[43])
         ipv6[42] ^= 0x01
         #expect(throws: Layer2DecodeError.icmpv6Checksum(stored: stored ^ 0x0100, computed: stored)) {
             try NDPPacket(decoding: ipv6)

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+import NetAddress
 import TestSupport
 @testable import Layer2
 

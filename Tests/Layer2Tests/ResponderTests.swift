@@ -1,4 +1,5 @@
 import Testing
+import NetAddress
 @testable import Layer2
 
 /// Responders standing in for the capture stations, and a third station C.

@@ -1,4 +1,5 @@
 import Foundation
+import NetAddress
 @testable import Layer2
 
 /// Loads the captured frames under `Vectors/` (found next to this file, so no resource bundle is needed).
@@ -16,7 +17,7 @@ enum Vectors {
         let hex = text.split(separator: "\n", omittingEmptySubsequences: false)
             .filter { !$0.hasPrefix("#") }
             .joined(separator: "\n")
-        guard let bytes = bytes(fromHex: hex), !bytes.isEmpty else {
+        guard let bytes = Hex.decode(hex), !bytes.isEmpty else {
             throw LoadError(description: "\(name): no hex frame")
         }
         return bytes

@@ -1,4 +1,5 @@
 import Testing
+import NetAddress
 @testable import Layer2
 
 @Suite("Vectors and robustness")
@@ -62,9 +63,9 @@ struct VectorAndFuzzTests {
     }
 
     @Test func hexHelpers() {
-        #expect(bytes(fromHex: "0a:fe 00-01\n") == [0x0a, 0xfe, 0, 1])
-        #expect(bytes(fromHex: "abc") == nil)
-        #expect(bytes(fromHex: "zz") == nil)
-        #expect(hexString([0, 0xab, 0x10]) == "00ab10")
+        #expect(Hex.decode("0a:fe 00-01\n") == [0x0a, 0xfe, 0, 1])
+        #expect(Hex.decode("abc") == nil)
+        #expect(Hex.decode("zz") == nil)
+        #expect(Hex.encode([0, 0xab, 0x10]) == "00ab10")
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import NetAddress
 @testable import Membership
 
 @Suite("Membership codec")
@@ -136,14 +137,5 @@ struct MembershipCodecTests {
         #expect(throws: MembershipKeyring.KeyError.tooShort(index: 1, length: 3)) {
             try MembershipKeyring(primary: testKey, additional: [[1, 2, 3]])
         }
-    }
-
-    @Test func addresses() throws {
-        #expect(try MemberAddress("10.1.2.3:7946").description == "10.1.2.3:7946")
-        #expect(try MemberAddress("[fd00::1]:7946").description == "[fd00::1]:7946")
-        #expect(try MemberAddress("[fd00::1]:7946").isIPv6)
-        #expect(throws: MemberAddress.ParseError.self) { try MemberAddress("fd00::1:7946") }
-        #expect(throws: MemberAddress.ParseError.self) { try MemberAddress("10.1.2.3") }
-        #expect(throws: MemberAddress.ParseError.self) { try MemberAddress("node:1") }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+import NetAddress
 @testable import Membership
 
 /// Measures packets/s per node on loopback at 3, 10 and 100 members (figures for docs/membership.md).
@@ -67,10 +68,10 @@ struct MembershipLoadTests {
     @Test func hundredMembers() async throws {
         let peers = 99
         let sim = try SimulatedPeers(count: peers)
-        let node = try MembershipNode(name: "real", bind: try MemberAddress(host: "127.0.0.1", port: 0), keyring: keyring())
+        let node = try MembershipNode(name: "real", bind: try SocketEndpoint(host: "127.0.0.1", port: 0), keyring: keyring())
         try node.start()
         defer { node.stop(graceful: false) }
-        var list: [String: MemberAddress] = ["real": try #require(node.boundAddress)]
+        var list: [String: SocketEndpoint] = ["real": try #require(node.boundAddress)]
         for n in sim.names { list[n] = sim.address }
         node.setMembers(list)
         sim.start(target: try #require(node.boundAddress))
@@ -89,7 +90,7 @@ struct MembershipLoadTests {
 /// 99 peers behind one UDP socket: every heartbeat interval each sends a signed heartbeat to the target; whatever arrives is drained.
 final class SimulatedPeers: Sendable {
     let names: [String]
-    let address: MemberAddress
+    let address: SocketEndpoint
     private let fd: Int32
     private let running = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
@@ -105,12 +106,12 @@ final class SimulatedPeers: Sendable {
         _ = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sock, $0, len) } }
         _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &len) } }
         fd = sock
-        address = try MemberAddress(host: "127.0.0.1", port: UInt16(bigEndian: sa.sin_port))
+        address = try SocketEndpoint(host: "127.0.0.1", port: UInt16(bigEndian: sa.sin_port))
     }
 
     deinit { close(fd) }
 
-    func start(target: MemberAddress) {
+    func start(target: SocketEndpoint) {
         running.store(true, ordering: .relaxed)
         started.store(true, ordering: .relaxed)
         let names = self.names

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+import NetAddress
 @testable import Membership
 
 /// Busy threads on every CPU (twice over) at normal priority while three nodes run: nobody may be suspected.
@@ -37,12 +38,12 @@ struct MembershipLoadedCPUTests {
         let names = ["cpu0", "cpu1", "cpu2"]
         var nodes: [String: MembershipNode] = [:]
         for n in names {
-            let node = try MembershipNode(name: n, bind: try MemberAddress(host: "127.0.0.1", port: 0), keyring: keyring(), scheduling: scheduling)
+            let node = try MembershipNode(name: n, bind: try SocketEndpoint(host: "127.0.0.1", port: 0), keyring: keyring(), scheduling: scheduling)
             try node.start()
             nodes[n] = node
         }
         defer { for n in nodes.values { n.stop(graceful: false) } }
-        var list: [String: MemberAddress] = [:]
+        var list: [String: SocketEndpoint] = [:]
         for (n, node) in nodes { list[n] = node.boundAddress }
         for node in nodes.values { node.setMembers(list) }
         #expect(await MembershipSocketTests.eventually { nodes.values.allSatisfy { $0.aliveSet == Set(names) } })

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+import NetAddress
 import TestSupport
 @testable import Membership
 
@@ -81,8 +82,8 @@ struct MembershipNamespaceTests {
         #expect(getuid() == 0, "needs root to create network namespaces")
         let net = try MembershipNetns()
         defer { net.cleanup() }
-        let addrA = try MemberAddress(host: hosts.0, port: 7946)
-        let addrB = try MemberAddress(host: hosts.1, port: 7946)
+        let addrA = try SocketEndpoint(host: hosts.0, port: 7946)
+        let addrB = try SocketEndpoint(host: hosts.1, port: 7946)
         let members = ["ns-a": addrA, "ns-b": addrB]
         let nodeA = try MembershipNode(name: "ns-a", bind: addrA, keyring: keyring())
         let nodeB = try MembershipNode(name: "ns-b", bind: addrB, keyring: keyring())

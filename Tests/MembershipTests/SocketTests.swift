@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import NetAddress
 @testable import Membership
 
 /// Real UDP sockets on loopback, one thread per node, in this process.
@@ -10,12 +11,12 @@ struct MembershipSocketTests {
                            config: MembershipConfig = MembershipConfig()) throws -> [String: MembershipNode] {
         var nodes: [String: MembershipNode] = [:]
         for n in names {
-            let node = try MembershipNode(config: config, name: n, bind: try MemberAddress(host: host, port: 0),
+            let node = try MembershipNode(config: config, name: n, bind: try SocketEndpoint(host: host, port: 0),
                                           keyring: keyring(keys[n] ?? testKey))
             try node.start()
             nodes[n] = node
         }
-        var list: [String: MemberAddress] = [:]
+        var list: [String: SocketEndpoint] = [:]
         for (n, node) in nodes {
             guard let bound = node.boundAddress else { throw MembershipNodeError.socket(call: "getsockname", errno: 0) }
             list[n] = bound
@@ -80,7 +81,7 @@ struct MembershipSocketTests {
         let back = try MembershipNode(name: "n2", bind: victimAddress, keyring: keyring())
         try back.start()
         defer { back.stop(graceful: false) }
-        var list: [String: MemberAddress] = [:]
+        var list: [String: SocketEndpoint] = [:]
         for (n, node) in nodes { list[n] = node.boundAddress }
         list["n2"] = victimAddress
         back.setMembers(list)
@@ -170,13 +171,13 @@ struct MembershipSocketTests {
         var nodes: [String: MembershipNode] = [:]
         for n in ["h0", "h1", "h2"] {
             let handler: (@Sendable (AliveSetUpdate) -> Void)? = n == "h0" ? record : nil
-            let node = try MembershipNode(name: n, bind: try MemberAddress(host: "127.0.0.1", port: 0), keyring: keyring(),
+            let node = try MembershipNode(name: n, bind: try SocketEndpoint(host: "127.0.0.1", port: 0), keyring: keyring(),
                                           onChange: handler)
             try node.start()
             nodes[n] = node
         }
         defer { for n in nodes.values { n.stop(graceful: false) } }
-        var list: [String: MemberAddress] = [:]
+        var list: [String: SocketEndpoint] = [:]
         for (n, node) in nodes { list[n] = try #require(node.boundAddress) }
         let observer = try #require(nodes["h0"])
         let stream = observer.changes()
@@ -247,15 +248,15 @@ struct MembershipSocketTests {
     }
 
     @Test func startTwiceAndBindErrorsAreTyped() throws {
-        let node = try MembershipNode(name: "e0", bind: try MemberAddress(host: "127.0.0.1", port: 0), keyring: keyring())
+        let node = try MembershipNode(name: "e0", bind: try SocketEndpoint(host: "127.0.0.1", port: 0), keyring: keyring())
         try node.start()
         defer { node.stop(graceful: false) }
         #expect(throws: MembershipNodeError.alreadyStarted) { try node.start() }
         let port = try #require(node.boundAddress?.port)
-        let clash = try MembershipNode(name: "e1", bind: try MemberAddress(host: "127.0.0.1", port: port), keyring: keyring())
+        let clash = try MembershipNode(name: "e1", bind: try SocketEndpoint(host: "127.0.0.1", port: port), keyring: keyring())
         #expect(throws: MembershipNodeError.self) { try clash.start() }
         // 192.0.2.1 (TEST-NET-1) is not a local address: bind fails, nothing is sent anywhere.
-        let foreign = try MembershipNode(name: "e2", bind: try MemberAddress(host: "192.0.2.1", port: 0), keyring: keyring())
+        let foreign = try MembershipNode(name: "e2", bind: try SocketEndpoint(host: "192.0.2.1", port: 0), keyring: keyring())
         #expect(throws: MembershipNodeError.self) { try foreign.start() }
     }
 }
@@ -268,7 +269,7 @@ struct MembershipDetectionDistributionTests {
         let nodes = try MembershipSocketTests.startNodes(names, host: "127.0.0.1")
         var victim = try #require(nodes["d2"])
         let victimAddress = try #require(victim.boundAddress)
-        var list: [String: MemberAddress] = [:]
+        var list: [String: SocketEndpoint] = [:]
         for (n, node) in nodes { list[n] = node.boundAddress }
         defer {
             for n in nodes.values { n.stop(graceful: false) }

@@ -1,4 +1,5 @@
 import Testing
+import NetAddress
 @testable import Membership
 
 /// One machine "a" fed with hand-made messages from "b" (and "c"), ticked at every deadline like the shell does.
@@ -11,7 +12,7 @@ struct Harness {
 
     init(config: MembershipConfig = testConfig, members: [String] = ["a", "b", "c"]) throws {
         a = try MembershipStateMachine(config: config, name: "a", incarnation: 1, keyring: keyring(), now: now)
-        var list: [String: MemberAddress] = [:]
+        var list: [String: SocketEndpoint] = [:]
         for (i, n) in members.enumerated() { list[n] = address(i) }
         record(a.setMembers(list, now: now))
     }
@@ -325,7 +326,7 @@ struct MembershipStateMachineTests {
         #expect(h.lastRemoval(of: "b")?.1 == .removed)
         #expect(h.lastRemoval(of: "b")?.0 == ms(60))
         // Address change keeps liveness and redirects heartbeats.
-        let moved = try MemberAddress(host: "::1", port: 9)
+        let moved = try SocketEndpoint(host: "::1", port: 9)
         h.record(h.a.setMembers(["a": address(0), "c": moved], now: ms(61)))
         #expect(h.a.aliveSet == ["a", "c"])
         h.advance(to: ms(61))

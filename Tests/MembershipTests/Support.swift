@@ -1,4 +1,5 @@
 import Testing
+import NetAddress
 @testable import Membership
 
 let testKey = Array("0123456789abcdef0123456789abcdef".utf8)
@@ -15,9 +16,9 @@ let testConfig = MembershipConfig(heartbeatInterval: .milliseconds(20), timeout:
 
 func ms(_ v: Double) -> MonotonicTime { MonotonicTime(nanoseconds: Int64((v * 1_000_000).rounded())) }
 
-func address(_ i: Int) -> MemberAddress {
+func address(_ i: Int) -> SocketEndpoint {
     // Fixed test literal; port distinguishes members.
-    guard let a = try? MemberAddress(host: "127.0.0.1", port: UInt16(20000 + i)) else { preconditionFailure() }
+    guard let a = try? SocketEndpoint(host: "127.0.0.1", port: UInt16(20000 + i)) else { preconditionFailure() }
     return a
 }
 
@@ -34,8 +35,8 @@ extension [MembershipAction] {
 /// driven event by event in virtual time (every machine is ticked exactly at its deadlines).
 struct SimCluster {
     var machines: [String: MembershipStateMachine] = [:]
-    var addresses: [String: MemberAddress] = [:]
-    var byAddress: [MemberAddress: String] = [:]
+    var addresses: [String: SocketEndpoint] = [:]
+    var byAddress: [SocketEndpoint: String] = [:]
     /// Delivery delay for a datagram from → to sent at a time, or nil to lose it.
     var link: (String, String, MonotonicTime) -> Duration? = { _, _, _ in .microseconds(100) }
     /// Machines that are frozen (crashed: neither tick nor receive).

@@ -1,5 +1,5 @@
 import Testing
-@testable import Layer2
+import NetAddress
 
 @Suite("MAC addresses")
 struct MACAddressTests {

@@ -1,10 +1,8 @@
 import Foundation
-import Kube
 import Testing
+import NetAddress
 
-@testable import API
-
-@Suite struct IPAddressTests {
+@Suite struct ParseErrorTests {
     @Test(arguments: [
         ("192.168.1.10", "192.168.1.10"),
         ("0.0.0.0", "0.0.0.0"),
@@ -44,13 +42,13 @@ import Testing
     @Test func bytesAndValues() throws {
         let v4 = try IPAddress.parse("10.1.2.3")
         #expect(v4.bytes == [10, 1, 2, 3])
-        #expect(v4.ipv4Value == 0x0A01_0203)
+        #expect(v4.value == 0x0A01_0203)
         #expect(IPAddress(bytes: [10, 1, 2, 3]) == v4)
         let v6 = try IPAddress.parse("2001:db8::ff")
         #expect(v6.bytes.count == 16)
         #expect(v6.bytes[0] == 0x20 && v6.bytes[1] == 0x01 && v6.bytes[15] == 0xff)
         #expect(IPAddress(bytes: v6.bytes) == v6)
-        #expect(v6.ipv6Halves?.high == 0x2001_0db8_0000_0000)
+        #expect(v6.value >> 64 == 0x2001_0db8_0000_0000)
         #expect(IPAddress(bytes: [1, 2, 3]) == nil)
         #expect(try IPAddress.parse("::ffff:1.2.3.4").isIPv4Mapped)
         #expect(try IPAddress.parse("127.0.0.1").isLoopback)
@@ -89,7 +87,7 @@ import Testing
         #expect(try IPPrefix.parse("fc00:f853:0ccd:e799::/124").last.description == "fc00:f853:ccd:e799::f")
         #expect(try IPPrefix.parse("0.0.0.0/0").range.count == 1 << 32)
         #expect(try IPPrefix.parse("::/0").range.count == .max)
-        #expect(try IPPrefix.parse("2001:db8::/64").range.count == .max)
+        #expect(try IPPrefix.parse("2001:db8::/64").range.count == 1 << 64)
         #expect(try IPPrefix.parse("2001:db8::/65").range.count == 1 << 63)
         #expect(try IPPrefix.parse("10.0.0.0/8").overlaps(IPPrefix.parse("10.20.0.0/16")))
         #expect(try !IPPrefix.parse("10.0.0.0/16").overlaps(IPPrefix.parse("10.1.0.0/16")))
@@ -119,7 +117,7 @@ import Testing
         let ps = odd.prefixes
         #expect(ps.first?.first == odd.first && ps.last?.last == odd.last)
         for (a, b) in zip(ps, ps.dropFirst()) { #expect(a.last.next == b.first) }
-        #expect(ps.reduce(UInt64(0)) { $0 + $1.range.count } == odd.count)
+        #expect(ps.reduce(UInt128(0)) { $0 + $1.range.count } == odd.count)
     }
 
     @Test func rangeErrorsSayWhatIsWrong() throws {
@@ -132,19 +130,5 @@ import Testing
         #expect {
             try IPRange.parse("192.168.9.1-192.168.9")
         } throws: { ($0 as? IPParseError)?.reason.contains("invalid end address") == true }
-    }
-
-    @Test func poolAddresses() throws {
-        let cidr = try PoolAddress.parse("198.51.100.10/24")
-        #expect(cidr.hostBitsSet)
-        #expect(cidr.canonical == "198.51.100.0/24")
-        let exact = try PoolAddress.parse("192.168.10.0/24")
-        #expect(!exact.hostBitsSet && exact.prefixes.count == 1)
-        let range = try PoolAddress.parse("192.168.9.1-192.168.9.5")
-        #expect(range.prefix == nil && range.prefixes.count == 3)
-        #expect(range.canonical == "192.168.9.1-192.168.9.5")
-        #expect(throws: IPParseError.self) { try PoolAddress.parse("192.168.9.1") }
-        #expect(throws: IPParseError.self) { try PoolAddress.parse("192.168.9.1/24-192.168.9.5") }
-        #expect(throws: IPParseError.self) { try PoolAddress.parse("") }
     }
 }
