@@ -105,6 +105,7 @@ let package = Package(
                 "Kube",
                 "IPAM",
                 "BGP",
+                "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -119,14 +120,14 @@ let package = Package(
         ),
         .testTarget(
             name: "BGPTests",
-            dependencies: ["BGP", "NetAddress"],
+            dependencies: ["BGP", "NetAddress", "TestSupport"],
             exclude: ["Vectors"],
             swiftSettings: strict
         ),
         .testTarget(name: "BFDTests", dependencies: ["BFD", "NetAddress", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MembershipTests", dependencies: ["Membership", "NetAddress", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "NetAddressTests", dependencies: ["NetAddress"], swiftSettings: strict),
-        .testTarget(name: "IPAMTests", dependencies: ["IPAM", "API", "Kube", "NetAddress"], swiftSettings: strict),
+        .testTarget(name: "NetAddressTests", dependencies: ["NetAddress", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "IPAMTests", dependencies: ["IPAM", "API", "Kube", "NetAddress", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "APITests", dependencies: ["API", "NetAddress", "Kube", "KubeTestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "NetAddress", "Kube", "IPAM", "API", "KubeTestSupport"], swiftSettings: strict),
         .testTarget(

@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+import TestSupport
 @testable import BFD
 
 /// Deterministic SplitMix64, so jitter is reproducible.

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import API
 import NetAddress
 @testable import IPAM

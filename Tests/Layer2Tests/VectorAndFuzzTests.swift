@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import NetAddress
 @testable import Layer2
 
@@ -22,7 +23,7 @@ struct VectorAndFuzzTests {
     @Test func decodersNeverCrash() throws {
         let responder = Layer2Responder(hardwareAddress: Station.bMAC,
                                         addresses: [.v4(Station.bIPv4), .v6(Station.bIPv6), .v4(ip4("10.254.0.9")), .v6(ip6("fd00:254::9"))])
-        var rng = SplitMix64(state: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         var inputs: [[UInt8]] = []
         for name in try Vectors.all() {
             let bytes = try Vectors.load(name)

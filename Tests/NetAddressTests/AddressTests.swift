@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import NetAddress
 
 @Suite("IPv4 / IPv6 parsing and RFC 5952 formatting")

@@ -1,22 +1,7 @@
+import IPAM
 import NetAddress
+import TestSupport
 // Micro-benchmark entry for `hack/bench ipam`: the indexed allocator versus a naive scanning baseline.
-
-/// Seeded SplitMix64 generator (deterministic shuffles here, reproducible property tests).
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-
-    init(seed: UInt64) {
-        self.state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// One measured configuration.
 public struct IPAMBenchmarkResult: Sendable, CustomStringConvertible {
@@ -56,8 +41,8 @@ struct NaiveScanAllocator {
                 byService[service] = x
                 return x
             }
-            guard let n = x.successor else { break }
-            x = n
+            guard x < .max else { break }
+            x += 1
         }
         return nil
     }
