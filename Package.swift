@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // IP, MAC and socket addresses, prefixes, ranges, the one parser of their text and a bounds-checked byte
@@ -70,10 +71,28 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "IPAM", dependencies: ["NetAddress", "API", "Kube"], swiftSettings: strict),
+        // What every role shares: options, start/stop on ServiceLifecycle, leader election, the monitoring and
+        // webhook servers, and the configuration pipeline that validates metallb.io objects and reports them.
+        .target(
+            name: "RoleKit",
+            dependencies: [
+                "NetAddress", "Kube", "API",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "Controller",
             dependencies: [
-                "NetAddress", "Kube", "IPAM", "API",
+                "NetAddress", "Kube", "IPAM", "API", "RoleKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -85,13 +104,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The speaker role: today the Layer 2 failover and BGP-with-BFD wiring the speaker is built on.
+        .target(
+            name: "Speaker",
+            dependencies: ["NetAddress", "Layer2", "Membership", "BGP", "BFD"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "metallb",
             dependencies: [
                 "NetAddress",
                 "Kube",
                 "API",
+                "RoleKit",
                 "Controller",
+                "Speaker",
                 "BGP", "BFD", "Layer2", "Membership",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -129,7 +156,8 @@ let package = Package(
         .testTarget(name: "NetAddressTests", dependencies: ["NetAddress", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "IPAMTests", dependencies: ["IPAM", "API", "Kube", "NetAddress", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "APITests", dependencies: ["API", "NetAddress", "Kube", "KubeTestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
-        .testTarget(name: "ControllerTests", dependencies: ["Controller", "NetAddress", "Kube", "IPAM", "API", "KubeTestSupport"], swiftSettings: strict),
+        .testTarget(name: "ControllerTests", dependencies: ["Controller", "RoleKit", "NetAddress", "Kube", "IPAM", "API", "KubeTestSupport"], swiftSettings: strict),
+        .testTarget(name: "SpeakerTests", dependencies: ["Speaker", "NetAddress", "Layer2", "Membership", "BGP", "BFD", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "Layer2Tests",
             dependencies: ["Layer2", "NetAddress", "TestSupport"],

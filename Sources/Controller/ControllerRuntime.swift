@@ -1,6 +1,7 @@
 import API
 import Kube
 import Logging
+import RoleKit
 
 /// Everything the controller role runs while it leads: the configuration reconciler and the
 /// Service reconciler, wired in the order that keeps restarts safe (caches synced → a valid
@@ -52,7 +53,9 @@ public struct ControllerRuntime: Sendable {
         let configController = Controller(
             name: "configuration",
             reconciler: ConfigurationReconciler(
-                client: client, informers: informers, tracker: tracker, recorder: recorder,
+                client: client, informers: informers, tracker: tracker,
+                stateObject: ConfigurationState.forController(namespace: namespace), fieldManager: "metallb-controller",
+                recorder: recorder,
                 onValid: { await queue.add(configKey) },
                 onValidated: { valid in
                     let loaded = await tracker.current != nil

@@ -1,6 +1,7 @@
 import API
 import IPAM
 import Kube
+import RoleKit
 import Logging
 import Synchronization
 

@@ -3,6 +3,7 @@ import API
 import IPAM
 import Synchronization
 import Kube
+import RoleKit
 import Logging
 
 /// Turns the API's pools into the allocator's.

@@ -1,6 +1,7 @@
 import NetAddress
 import IPAM
 import Kube
+import RoleKit
 
 /// The annotations MetalLB reads on a Service, current and legacy spellings.
 public enum ServiceAnnotations {

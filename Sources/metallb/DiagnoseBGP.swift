@@ -2,8 +2,11 @@ import NetAddress
 import ArgumentParser
 import BFD
 import BGP
-import Dispatch
 import Foundation
+import Logging
+import RoleKit
+import Speaker
+import Synchronization
 
 /// `metallb diagnose bgp`: one BGP session with a router, told in plain words, before the cluster is involved.
 struct DiagnoseBGP: AsyncParsableCommand {
@@ -173,22 +176,16 @@ struct DiagnoseBGP: AsyncParsableCommand {
         if bfd, let source {
             do {
                 let endpoint = try BFDEndpoint(localAddress: source)
-                try await endpoint.addSession(peer: peer, parameters: bfdParameters)
                 bfdEndpoint = endpoint
+                // RFC 5882 §4.3: a path that BFD declares down takes the session down now, not after the hold time.
+                _ = try await PeerWithBFD(peer: bgpPeer, endpoint: endpoint, peerAddress: peerAddr, parameters: bfdParameters) { change in
+                    say("BFD \(change.old) → \(change.new) (\(change.diagnostic))")
+                }
                 let p = bfdParameters
                 say("BFD with \(peer) from \(source): transmit \(p.transmitInterval) ms, receive \(p.receiveInterval) ms, multiplier \(p.detectMultiplier)\(p.passiveMode ? ", passive" : "")")
-                Task {
-                    for await change in endpoint.stateChanges() {
-                        say("BFD \(change.old) → \(change.new) (\(change.diagnostic))")
-                        // RFC 5882 §4.3: a path that BFD declares down takes the session down now,
-                        // rather than after the hold time.
-                        if change.old == .up && change.new != .up {
-                            bgpPeer.pathDown(reason: "BFD session down: \(change.diagnostic)")
-                        }
-                    }
-                }
             } catch {
                 say("error: BFD: \(error)")
+                await bfdEndpoint?.stop()
                 try? await bgpPeer.shutdown(shutdownCommunication: "metallb diagnose bgp: BFD failed to start")
                 await speaker.close()
                 throw ExitCode(1)
@@ -202,30 +199,22 @@ struct DiagnoseBGP: AsyncParsableCommand {
             }
         }
 
-        // Wait for SIGINT/SIGTERM or the duration.
-        let (stream, cont) = AsyncStream<String>.makeStream()
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        var sources: [any DispatchSourceSignal] = []
-        for (sig, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { cont.yield("received \(name)") }
-            s.resume()
-            sources.append(s)
-        }
-        if let duration {
-            Task {
-                try? await Task.sleep(for: .milliseconds(Int(duration * 1000)))
-                cont.yield("--duration \(duration)s elapsed")
+        // Until SIGINT/SIGTERM (the role kit's shutdown) or the duration.
+        let duration = self.duration
+        let why = Mutex("received SIGINT or SIGTERM")
+        try? await Role.run([RoleService("bgp") {
+            guard let duration else {
+                while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+                return
             }
-        }
-        var why = "stopped"
-        for await w in stream { why = w; break }
-        for s in sources { s.cancel() }
+            try await Task.sleep(for: .milliseconds(Int(duration * 1000)))
+            why.withLock { $0 = "--duration \(duration)s elapsed" }
+        }], logger: Logger(label: "bgp"))
+        let reason = why.withLock { $0 }
 
         let before = try? await bgpPeer.currentStatus()
-        say("\(why): stopping (Cease if a session is up)")
-        try? await bgpPeer.shutdown(shutdownCommunication: "metallb diagnose bgp: \(why)")
+        say("\(reason): stopping (Cease if a session is up)")
+        try? await bgpPeer.shutdown(shutdownCommunication: "metallb diagnose bgp: \(reason)")
         await bfdEndpoint?.stop()
         let final = try? await bgpPeer.currentStatus()
         await speaker.close()

@@ -6,6 +6,8 @@ import Synchronization
 import Layer2
 import Logging
 import Membership
+import RoleKit
+import Speaker
 
 #if canImport(Glibc)
 import Glibc
@@ -87,26 +89,15 @@ struct DiagnoseL2: AsyncParsableCommand {
         } catch {
             throw ArgumentParser.ValidationError("cannot open the interfaces \(parsed.interfaces.joined(separator: ", ")): \(error)")
         }
-        let requests = parsed.requests
+        let requests = parsed.requests.map { FailoverRequest(serviceKey: $0.serviceKey, ips: $0.ips) }
         let name = node
-        // The takeover runs on the membership thread, as soon as a change is decided (see `MembershipNode.init`'s
-        // onChange): the first gratuitous ARP/NA leaves inside `setOwned`, without waiting for the cooperative pool.
-        let handlerOwned = Mutex<Set<ServiceIP>>([])
-        let membership = try MembershipNode(config: parsed.config, name: node, bind: parsed.bind, keyring: parsed.keyring,
-                                            onChange: { update in
-            let alive = update.change.alive.union([name])
-            let now = Set(Election.owned(by: name, requests.map { ElectionRequest(serviceKey: $0.serviceKey, ips: $0.ips, eligibleNodes: alive) }))
-            let before = handlerOwned.withLock { owned in
-                defer { owned = now }
-                return owned
-            }
-            announcer.setOwned(serviceIPs: now)
-            // A member came (back): announce what we keep too, so that hosts that learned
-            // another MAC during a partition learn ours again.
-            if !update.change.added.isEmpty && !before.intersection(now).isEmpty { announcer.reannounce() }
-        })
-        membership.setMembers(parsed.members)
-        try membership.start()
+        // The takeover runs on the membership thread (Layer2Failover): the first gratuitous ARP/NA leaves as soon
+        // as a change is decided, without waiting for the cooperative pool.
+        let failover = try Layer2Failover(node: node, announcer: announcer, membership: parsed.config, bind: parsed.bind, keyring: parsed.keyring)
+        failover.setRequests(requests)
+        failover.setMembers(parsed.members)
+        try failover.start()
+        let membership = failover.membership
         say("speaker \(node): membership on \(membership.boundAddress.map(\.description) ?? "?"), \(parsed.requests.count) Services, answering on \(parsed.interfaces.joined(separator: ", ")); scheduling: \(membership.schedulingOutcome.map { "\($0)" } ?? "pending"); \(membership.threadPlacement.map { "\($0)" } ?? "")")
 
         let statusFile = self.statusFile
@@ -115,7 +106,7 @@ struct DiagnoseL2: AsyncParsableCommand {
             var owned: Set<ServiceIP> = []
             for await update in membership.changes() {
                 let alive = update.change.alive.union([name])
-                let now = Set(Election.owned(by: name, requests.map { ElectionRequest(serviceKey: $0.serviceKey, ips: $0.ips, eligibleNodes: alive) }))
+                let now = FailoverPlan.owned(by: name, requests: requests, alive: alive)
                 let gained = now.subtracting(owned), lost = owned.subtracting(now)
                 owned = now
                 var line = "alive \(alive.sorted().joined(separator: ",")); owning \(now.count) of \(requests.reduce(0) { $0 + $1.ips.count }) IPs"
@@ -135,18 +126,17 @@ struct DiagnoseL2: AsyncParsableCommand {
                 }
             }
         }
-        await runUntilSignalled(logger: Logger(label: "l2")) {
+        let duration = self.duration
+        try? await Role.run([RoleService("l2") {
             if let d = duration {
-                try? await Task.sleep(for: .milliseconds(Int(d * 1000)))
+                try await Task.sleep(for: .milliseconds(Int(d * 1000)))
             } else {
-                while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+                while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
             }
-        }
+        }], logger: Logger(label: "l2"))
         // Silence first, then tell the others: they take over after our last answer.
-        announcer.setOwned(ips: [])
-        membership.stop(graceful: true)
+        failover.stop()
         await follow.value
-        announcer.stop()
         let c = announcer.totalCounters()
         say("stopped: answered \(c.arpRepliesSent) ARP and \(c.neighborAdvertisementsSent) NDP requests (\(c.staleRequestsIgnored) left unanswered: older than the timeout when read), sent \(c.announcementsSent) announcements, \(c.conflictsSeen) conflicts; membership: \(membership.counters.packetsSent) packets sent, \(membership.counters.packetsReceived) received, \(membership.counters.droppedTotal) dropped")
     }
@@ -183,8 +173,8 @@ struct DiagnoseL2: AsyncParsableCommand {
         do { keyring = try MembershipKeyring(primary: [UInt8](secret)) } catch { throw ArgumentParser.ValidationError("--secret-file \(secretFile): \(error)") }
 
         var config = MembershipConfig()
-        config.heartbeatInterval = try goDuration(heartbeatInterval, "--heartbeat-interval")
-        config.timeout = try goDuration(timeout, "--timeout")
+        config.heartbeatInterval = try DurationFlag.parse(heartbeatInterval, flag: "--heartbeat-interval")
+        config.timeout = try DurationFlag.parse(timeout, flag: "--timeout")
         do { try config.validate() } catch { throw ArgumentParser.ValidationError("membership settings: \(error)") }
 
         var requests: [(serviceKey: String, ips: [IPAddress])] = []
@@ -211,16 +201,9 @@ struct DiagnoseL2: AsyncParsableCommand {
         guard announceRounds >= 0 else { throw ArgumentParser.ValidationError("--announce-rounds must be 0 or more") }
         return Parsed(
             interfaces: names, members: members, bind: bindAddress, keyring: keyring, config: config, requests: requests,
-            rounds: announceRounds, roundInterval: try goDuration(announceInterval, "--announce-interval"))
+            rounds: announceRounds, roundInterval: try DurationFlag.parse(announceInterval, flag: "--announce-interval"))
     }
 
-    /// A Go duration ("10ms", "1s") as a Swift Duration.
-    func goDuration(_ text: String, _ flag: String) throws -> Duration {
-        let d: GoDuration
-        do { d = try GoDuration.parse(text) } catch { throw ArgumentParser.ValidationError("\(flag): \(error)") }
-        guard d.nanoseconds > 0 else { throw ArgumentParser.ValidationError("\(flag) must be positive, got \(text)") }
-        return .nanoseconds(d.nanoseconds)
-    }
 
     /// The addresses of a CIDR ("10.0.0.0/28", "fd00::/120") or range ("10.0.0.1-10.0.0.9").
     func expand(_ text: String) throws -> [IPAddress] {

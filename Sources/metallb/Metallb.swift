@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kube
 import Logging
+import RoleKit
 
 @main
 struct Metallb: AsyncParsableCommand {
@@ -19,62 +20,6 @@ struct Metallb: AsyncParsableCommand {
 
 enum BuildInfo {
     static let version = "0.1.0-dev"
-}
-
-/// Options shared by every role.
-struct RoleOptions: ParsableArguments {
-    @Option(help: "Path to a kubeconfig file. Default: $KUBECONFIG, then the in-cluster configuration, then ~/.kube/config.")
-    var kubeconfig: String?
-
-    @Option(help: "Namespace the component works in (default: the kubeconfig context's or the pod's namespace).")
-    var namespace: String?
-
-    @Option(help: "Log level: all, debug, info, warn, error or none.")
-    var logLevel: LogLevelOption = .info
-
-    @Option(help: "Requests per second this component sends to the API server at most (client-side rate limit).")
-    var kubeApiQps: Double = 50
-
-    @Option(help: "Requests the client may send at once above the rate limit.")
-    var kubeApiBurst: Int = 100
-
-    func bootstrapLogging() { logLevel.bootstrap() }
-
-    func kubeConfig() throws -> KubeConfig {
-        var c = try KubeConfig.load(kubeconfig: kubeconfig)
-        if let namespace, !namespace.isEmpty { c.namespace = namespace }
-        guard kubeApiQps > 0, kubeApiBurst >= 1 else {
-            throw KubeError.config("--kube-api-qps must be above 0 and --kube-api-burst at least 1")
-        }
-        c.qps = kubeApiQps
-        c.burst = kubeApiBurst
-        return c
-    }
-}
-
-enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
-    case all, debug, info, warn, error, none
-
-    /// Logs to standard error at this level, for the whole process.
-    func bootstrap() {
-        let level = self.level
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
-    }
-
-    var level: Logger.Level {
-        switch self {
-        case .all: .trace
-        case .debug: .debug
-        case .info: .info
-        case .warn: .warning
-        case .error: .error
-        case .none: .critical
-        }
-    }
 }
 
 struct NotImplemented: Error, CustomStringConvertible {

@@ -5,6 +5,7 @@ import KubeTestSupport
 import Testing
 
 @testable import Controller
+@testable import RoleKit
 
 /// A CA and a serving certificate for 127.0.0.1, made with openssl.
 func makeServingCertificate(in dir: String, serial: String = "01") async throws -> String {

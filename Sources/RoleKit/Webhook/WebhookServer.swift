@@ -7,11 +7,12 @@ import NIOFoundationCompat
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import ServiceLifecycle
 
 /// The validating webhook: AdmissionReview v1 over HTTPS. The serving certificate and key
 /// (`tls.crt`, `tls.key` in `certDirectory`, as a Secret mounted in a pod) are read again
 /// whenever either file changes, so a rotated certificate is used without a restart.
-public final class WebhookServer: Sendable {
+public final class WebhookServer: RoleComponent, Sendable {
     public let certDirectory: String
     public let host: String
     public let port: Int
@@ -66,7 +67,7 @@ public final class WebhookServer: Sendable {
             return HTTPReply(status, body: reply)
         }
         self.server.withLockedValue { $0 = server }
-        try await server.run()
+        try await cancelWhenGracefulShutdown { try await server.run() }
     }
 
     func respond(_ head: HTTPRequestHead, _ body: ByteBuffer) async -> (HTTPResponseStatus, ByteBuffer) {

@@ -3,8 +3,8 @@ import Foundation
 import Kube
 import Logging
 
-/// The configuration the controller runs on: the last one that validated. An invalid
-/// change is refused and reported; the controller keeps working on the previous one.
+/// The configuration a role runs on: the last one that validated. An invalid change is
+/// refused and reported; the role keeps working on the previous one.
 public actor ConfigurationTracker {
     public private(set) var current: Configuration?
     public private(set) var lastReport: ValidationReport?
@@ -32,7 +32,7 @@ public actor ConfigurationTracker {
     }
 }
 
-/// Informers on every configuration kind of the controller's namespace.
+/// Informers on every `metallb.io` configuration kind of a namespace, plus its basic-auth Secrets.
 public struct ConfigurationInformers: Sendable {
     public let namespace: String
     public let pools: Informer<IPAddressPool>
@@ -81,11 +81,15 @@ public struct ConfigurationInformers: Sendable {
 }
 
 /// Validates the configuration whenever it changes, records it in the tracker, and writes
-/// the `ConfigurationState` named `controller`: result Valid/Invalid, the errors, and a
-/// `ConfigurationValid` condition whose transition time moves only when its status does.
+/// the role's `ConfigurationState` (`controller`, or `speaker-<node>`): result Valid/Invalid,
+/// the errors, and a `ConfigurationValid` condition whose transition time moves only when its
+/// status does.
 public struct ConfigurationReconciler: Reconciler {
-    public static let fieldManager = "metallb-controller"
     let client: KubeClient
+    /// The object this role reports in (name and labels; see `ConfigurationState.forController`/`forSpeaker`).
+    let stateObject: ConfigurationState
+    /// The server-side-apply field manager of the role, e.g. "metallb-controller".
+    let fieldManager: String
     let informers: ConfigurationInformers
     let tracker: ConfigurationTracker
     let recorder: EventRecorder?
@@ -97,10 +101,13 @@ public struct ConfigurationReconciler: Reconciler {
     ///   controller re-checks every Service then).
     /// - Parameter onValidated: called after every validation with its verdict (metrics).
     public init(
-        client: KubeClient, informers: ConfigurationInformers, tracker: ConfigurationTracker, recorder: EventRecorder? = nil,
+        client: KubeClient, informers: ConfigurationInformers, tracker: ConfigurationTracker,
+        stateObject: ConfigurationState, fieldManager: String, recorder: EventRecorder? = nil,
         onValid: (@Sendable () async -> Void)? = nil, onValidated: (@Sendable (_ valid: Bool) async -> Void)? = nil,
-        logger: Logger = Logger(label: "controller.config")
+        logger: Logger = Logger(label: "config")
     ) {
+        self.stateObject = stateObject
+        self.fieldManager = fieldManager
         self.onValidated = onValidated
         self.client = client
         self.informers = informers
@@ -132,10 +139,11 @@ public struct ConfigurationReconciler: Reconciler {
 
     func writeState(_ report: ValidationReport, namespace: String) async throws {
         let states = client.resource(ConfigurationState.self, namespace: namespace)
-        var object = ConfigurationState.forController(namespace: namespace)
+        var object = stateObject
+        object.metadata.namespace = namespace
         object.setTypeMeta()
         let live = try await states.getIfExists(object.name)
-        if live == nil { _ = try await states.apply(object, name: object.name, fieldManager: Self.fieldManager, force: true) }
+        if live == nil { _ = try await states.apply(object, name: object.name, fieldManager: fieldManager, force: true) }
 
         let valid = report.isValid
         let summary = report.errors.map(\.description).joined(separator: "; ")
@@ -153,14 +161,14 @@ public struct ConfigurationReconciler: Reconciler {
                 await recorder.record(state, .warning, reason: "InvalidConfiguration", message: String(summary.prefix(1024)))
             }
         }
-        _ = try await states.apply(state, name: state.name, fieldManager: Self.fieldManager, force: true, subresource: "status")
+        _ = try await states.apply(state, name: state.name, fieldManager: fieldManager, force: true, subresource: "status")
     }
 }
 
 extension Configuration {
     /// The configuration without what changes while nothing the rules read does: the status
     /// of pools and MetalLB objects, and their resourceVersions and managed fields.
-    var withoutStatus: Configuration {
+    public var withoutStatus: Configuration {
         var c = self
         c.ipAddressPools = c.ipAddressPools.map {
             var p = $0

@@ -1,0 +1,122 @@
+import Layer2
+import Membership
+import NetAddress
+import Synchronization
+
+/// One Service's Layer 2 announcement request: its IPs, which nodes may announce them, and on which interfaces.
+public struct FailoverRequest: Hashable, Sendable {
+    public var serviceKey: String
+    public var ips: [IPAddress]
+    /// Nodes allowed to announce (the planner's candidates); nil: any live member. Intersected with the live members
+    /// on every membership change.
+    public var candidates: Set<String>?
+    /// Interfaces to answer on; nil: every interface the announcer serves.
+    public var interfaces: Set<String>?
+
+    public init(serviceKey: String, ips: [IPAddress], candidates: Set<String>? = nil, interfaces: Set<String>? = nil) {
+        self.serviceKey = serviceKey
+        self.ips = ips
+        self.candidates = candidates
+        self.interfaces = interfaces
+    }
+}
+
+/// What `node` announces, given the live members: the election over each request's live candidates, mapped to
+/// interfaces. Pure, so the decision is tested without sockets; `Layer2Failover` runs it on the membership thread.
+public enum FailoverPlan {
+    /// The Service IPs `node` owns. With `alive` nil (the membership has not settled) nothing is owned: claiming
+    /// everything before hearing the others would answer next to the real owner.
+    public static func owned(by node: String, requests: [FailoverRequest], alive: Set<String>?) -> Set<ServiceIP> {
+        guard let alive else { return [] }
+        let live = alive.union([node])
+        return Election.owned(by: node, requests.map {
+            ElectionRequest(serviceKey: $0.serviceKey, ips: $0.ips, eligibleNodes: $0.candidates.map { $0.intersection(live) } ?? live)
+        })
+    }
+
+    /// The owned IPs per interface; a request without interfaces goes on every one of `allInterfaces`.
+    public static func byInterface(_ owned: Set<ServiceIP>, requests: [FailoverRequest], allInterfaces: [String]) -> [String: Set<IPAddress>] {
+        var interfacesOf: [String: Set<String>] = [:]
+        for r in requests { interfacesOf[r.serviceKey] = r.interfaces ?? Set(allInterfaces) }
+        var out: [String: Set<IPAddress>] = [:]
+        for ip in owned {
+            for name in interfacesOf[ip.serviceKey] ?? Set(allInterfaces) { out[name, default: []].insert(ip.ip) }
+        }
+        return out
+    }
+}
+
+/// Layer 2 failover: membership change → election → announcer, run on the membership thread that decided the
+/// change, so a takeover's first gratuitous ARP/NA leaves without waiting for Swift's cooperative pool (this is what
+/// keeps node death → new owner under 150 ms; see docs/BENCHMARKS.md).
+public final class Layer2Failover: Sendable {
+    public let node: String
+    public let announcer: Announcer
+    public let membership: MembershipNode
+    private let shared = Shared()
+
+    struct State {
+        var requests: [FailoverRequest] = []
+        var alive: Set<String>?
+        var owned: Set<ServiceIP> = []
+    }
+
+    /// The state the membership thread and callers share (a class, so the membership's handler can hold it).
+    final class Shared: Sendable {
+        let state = Mutex(State())
+    }
+
+    /// Builds the membership node (not started: call `start()`); `announcer` answers nothing until the first election.
+    public init(node: String, announcer: Announcer, membership config: MembershipConfig, bind: SocketEndpoint,
+                keyring: MembershipKeyring) throws(MembershipNodeError) {
+        let shared = self.shared
+        self.node = node
+        self.announcer = announcer
+        membership = try MembershipNode(config: config, name: node, bind: bind, keyring: keyring, onChange: { update in
+            Layer2Failover.elect(node: node, shared: shared, announcer: announcer, alive: update.change.alive,
+                                 membersCame: !update.change.added.isEmpty)
+        })
+    }
+
+    public func setMembers(_ members: [String: SocketEndpoint]) { membership.setMembers(members) }
+
+    public func start() throws(MembershipNodeError) { try membership.start() }
+
+    /// Replaces the requests and elects again over the current live members.
+    public func setRequests(_ requests: [FailoverRequest]) {
+        let alive = shared.state.withLock { s -> Set<String>? in
+            s.requests = requests
+            return s.alive
+        }
+        Self.elect(node: node, shared: shared, announcer: announcer, alive: alive, membersCame: false)
+    }
+
+    /// The Service IPs this node announces now.
+    public var owned: Set<ServiceIP> { shared.state.withLock { $0.owned } }
+
+    /// The live members as last decided (nil before the membership settled).
+    public var alive: Set<String>? { shared.state.withLock { $0.alive } }
+
+    /// Stops answering first, then tells the others it leaves: they take over after our last answer.
+    public func stop() {
+        shared.state.withLock { $0.owned = [] }
+        announcer.setOwned(ips: [])
+        membership.stop(graceful: true)
+        announcer.stop()
+    }
+
+    private static func elect(node: String, shared: Shared, announcer: Announcer, alive: Set<String>?, membersCame: Bool) {
+        // Decided and applied under the lock: two changes (one from setRequests, one from the membership thread)
+        // must reach the announcer in the order they were decided.
+        shared.state.withLock { s in
+            s.alive = alive
+            let now = FailoverPlan.owned(by: node, requests: s.requests, alive: alive)
+            let kept = !s.owned.intersection(now).isEmpty
+            s.owned = now
+            announcer.setOwned(FailoverPlan.byInterface(now, requests: s.requests, allInterfaces: announcer.interfaceNames))
+            // A member came (back): announce what we keep too, so that hosts that learned another MAC during a
+            // partition learn ours again.
+            if membersCame && kept { announcer.reannounce() }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+#if os(Linux)
+import Glibc
+import Layer2
+import Membership
+import NetAddress
+import Speaker
+import Testing
+import TestSupport
+
+/// The pure part of Layer 2 failover: who owns what for a given set of live members.
+@Suite struct FailoverPlanTests {
+    static let requests = (1...40).map { i in FailoverRequest(serviceKey: "ns/svc\(i)", ips: [IPAddress("10.255.0.\(i)")!]) }
+
+    @Test func nothingIsOwnedBeforeTheMembershipSettled() {
+        #expect(FailoverPlan.owned(by: "a", requests: Self.requests, alive: nil).isEmpty)
+    }
+
+    @Test func liveNodesSplitEveryIPExactlyOnce() {
+        let alive: Set<String> = ["a", "b", "c"]
+        let owned = alive.map { FailoverPlan.owned(by: $0, requests: Self.requests, alive: alive) }
+        let all = owned.reduce(into: Set<ServiceIP>()) { $0.formUnion($1) }
+        #expect(all.count == Self.requests.count)
+        #expect(owned.map(\.count).reduce(0, +) == Self.requests.count)  // no IP twice
+        #expect(owned.allSatisfy { !$0.isEmpty })  // 40 Services over 3 nodes: each gets some
+    }
+
+    @Test func candidatesRestrictAndADeadCandidateHandsOver() {
+        let r = [FailoverRequest(serviceKey: "ns/only-b-c", ips: [IPAddress("10.255.1.1")!], candidates: ["b", "c"])]
+        #expect(FailoverPlan.owned(by: "a", requests: r, alive: ["a", "b", "c"]).isEmpty)
+        let owners = ["b", "c"].filter { !FailoverPlan.owned(by: $0, requests: r, alive: ["a", "b", "c"]).isEmpty }
+        #expect(owners.count == 1)
+        let survivor = owners == ["b"] ? "c" : "b"
+        #expect(FailoverPlan.owned(by: survivor, requests: r, alive: ["a", survivor]).count == 1)
+        // No live candidate: nobody, not a node outside the candidates.
+        #expect(FailoverPlan.owned(by: "a", requests: r, alive: ["a"]).isEmpty)
+    }
+
+    @Test func interfacesOfARequestAreKept() {
+        let r = [
+            FailoverRequest(serviceKey: "ns/x", ips: [IPAddress("10.255.2.1")!], interfaces: ["eth1"]),
+            FailoverRequest(serviceKey: "ns/y", ips: [IPAddress("fd00:255::1")!]),
+        ]
+        let owned = FailoverPlan.owned(by: "a", requests: r, alive: ["a"])
+        let map = FailoverPlan.byInterface(owned, requests: r, allInterfaces: ["eth0", "eth1"])
+        #expect(map == ["eth1": [IPAddress("10.255.2.1")!, IPAddress("fd00:255::1")!], "eth0": [IPAddress("fd00:255::1")!]])
+    }
+}
+
+/// Two failover nodes in a network namespace of the test's own (a veth pair, membership over its loopback): the
+/// wiring of membership → election → announcer, on the membership thread.
+@Suite(.serialized) struct Layer2FailoverLiveTests {
+    static let requests = (1...20).map { i in FailoverRequest(serviceKey: "ns/svc\(i)", ips: [IPAddress("10.255.0.\(i)")!]) }
+
+    func eventually(_ limit: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
+        let end = ContinuousClock.now + limit
+        while ContinuousClock.now < end {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return condition()
+    }
+
+    @Test func ownersSplitTheIPsAndTheSurvivorTakesAllOver() async throws {
+        guard getuid() == 0 else {
+            Issue.record("needs root (network namespaces): this test did not run")
+            return
+        }
+        let ns = "sft-\(getpid())-\(UInt16.random(in: 1...9999))"
+        func ip(_ args: [String]) throws {
+            let r = runTool("ip", args)
+            guard r.status == 0 else { throw TestSetupError(description: "ip \(args.joined(separator: " ")): \(r.stderr)") }
+        }
+        try ip(["netns", "add", ns])
+        defer { _ = runTool("ip", ["netns", "del", ns]) }
+        try ip(["-n", ns, "link", "set", "lo", "up"])
+        try ip(["-n", ns, "link", "add", "sfa0", "type", "veth", "peer", "name", "sfb0"])
+        try ip(["-n", ns, "link", "set", "sfa0", "up"])
+        try ip(["-n", ns, "link", "set", "sfb0", "up"])
+
+        let key = MembershipKeyring.testKey
+        let nodes = try NetworkNamespace.run(in: ns) { () throws -> [Layer2Failover] in
+            let members: [String: SocketEndpoint] = ["a": SocketEndpoint(address: .v4(IPv4Address(127, 0, 0, 1)), port: 17946),
+                                                     "b": SocketEndpoint(address: .v4(IPv4Address(127, 0, 0, 1)), port: 17947)]
+            return try ["a", "b"].map { name in
+                let announcer = try Announcer(interfaces: [name == "a" ? "sfa0" : "sfb0"],
+                                              configuration: Announcer.Configuration(announcementRounds: 1))
+                let f = try Layer2Failover(node: name, announcer: announcer, membership: MembershipConfig(),
+                                           bind: members[name]!, keyring: try MembershipKeyring(primary: key))
+                f.setRequests(Self.requests)
+                f.setMembers(members)
+                try f.start()
+                return f
+            }
+        }
+        let (a, b) = (nodes[0], nodes[1])
+        var stopped = false
+        defer { if !stopped { b.stop() }; a.stop() }
+
+        let all = Set(Self.requests.flatMap { r in r.ips.map { ServiceIP(serviceKey: r.serviceKey, ip: $0) } })
+        let split = await eventually { a.alive == ["a", "b"] && b.alive == ["a", "b"] && a.owned.union(b.owned) == all }
+        #expect(split, "a owns \(a.owned.count), b owns \(b.owned.count), alive \(String(describing: a.alive)) / \(String(describing: b.alive))")
+        #expect(a.owned.isDisjoint(with: b.owned))
+        #expect(!a.owned.isEmpty && !b.owned.isEmpty)
+        // What the failover decided is what the announcer answers for.
+        #expect(Set(a.announcer.answering()["sfa0"] ?? []) == Set(a.owned.map(\.ip)))
+
+        b.stop()
+        stopped = true
+        let takenOver = await eventually { a.owned == all && a.alive == ["a"] }
+        #expect(takenOver, "after b left, a owns \(a.owned.count) of \(all.count)")
+        #expect(Set(a.announcer.answering()["sfa0"] ?? []) == Set(all.map(\.ip)))
+    }
+}
+
+extension MembershipKeyring {
+    /// A fixed 32-byte key for tests.
+    static let testKey: [UInt8] = Array(0..<32)
+}
+#endif

@@ -1,0 +1,95 @@
+#if os(Linux)
+import BFD
+import BGP
+import NetAddress
+import Speaker
+import Synchronization
+import Testing
+
+/// A BGP session on loopback tied to a BFD session: BFD going down takes BGP down at once (RFC 5882 §4.3), long
+/// before the 9 s hold time would.
+@Suite(.serialized) struct PeerWithBFDTests {
+    static let lo = IPAddress.v4(IPv4Address(127, 0, 0, 1))
+
+    func eventually(_ limit: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws -> Bool {
+        let end = ContinuousClock.now + limit
+        while ContinuousClock.now < end {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return try await condition()
+    }
+
+    func config(localAS: UInt32, peerAS: UInt32, id: IPv4Address, passive: Bool, port: Int = 179) -> BGPPeerConfig {
+        let s = BGPSessionConfig(localAS: localAS, peerAS: .fixed(peerAS), routerID: id, holdTime: 9,
+                                 connectRetryTime: .seconds(1), backoff: BackoffPolicy(initial: .milliseconds(200), maximum: .seconds(1)),
+                                 passive: passive, families: [.ipv4Unicast])
+        return BGPPeerConfig(session: s, peerAddress: Self.lo, peerPort: port, connectTimeout: .seconds(2),
+                             defaultNextHopIPv4: IPv4Address(10, 201, 0, 1))
+    }
+
+    /// Two BFD endpoints on 127.0.0.1 and 127.0.0.2 with their own ports; retried when a port is taken.
+    static func bfdPair() throws -> (BFDEndpoint, BFDEndpoint) {
+        var lastError: (any Error)?
+        for _ in 0..<20 {
+            let portA = Int.random(in: 30001...40000)
+            do {
+                let a = try BFDEndpoint(localAddress: "127.0.0.1", port: portA, peerPort: portA + 1)
+                do {
+                    return (a, try BFDEndpoint(localAddress: "127.0.0.2", port: portA + 1, peerPort: portA))
+                } catch {
+                    lastError = error
+                    Task { await a.stop() }
+                }
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? BFDEndpointError.stopped
+    }
+
+    @Test func bfdDownTakesTheSessionDownAtOnce() async throws {
+        let passive = BGPSpeaker()
+        let active = BGPSpeaker()
+        let port = try await passive.listen(address: Self.lo, port: 0)
+        _ = try await passive.addPeer(config(localAS: 65001, peerAS: 65002, id: IPv4Address(10, 0, 0, 1), passive: true))
+        let ours = try await active.addPeer(config(localAS: 65002, peerAS: 65001, id: IPv4Address(10, 0, 0, 2), passive: false, port: port))
+        let (bfdOurs, bfdTheirs) = try Self.bfdPair()
+        let fast = BFDParameters(receiveInterval: 100, transmitInterval: 100)
+        let seen = BFDChanges()
+        let tied = try await PeerWithBFD(peer: ours, endpoint: bfdOurs, peerAddress: .v4(IPv4Address(127, 0, 0, 2)), parameters: fast) {
+            seen.append($0)
+        }
+        try await bfdTheirs.addSession(peer: "127.0.0.1", parameters: fast)
+
+        #expect(try await eventually { try await ours.currentStatus().state == .established })
+        #expect(try await eventually { await bfdOurs.snapshot(peer: "127.0.0.2")?.state == .up })
+        #expect(seen.all.contains { $0.new == .up })
+
+        // The peer's BFD stops (AdminDown, as a router whose BFD is shut): our session goes down now.
+        let cut = ContinuousClock.now
+        await bfdTheirs.stop()
+        #expect(try await eventually(.seconds(5)) { try await ours.currentStatus().state != .established })
+        let took = ContinuousClock.now - cut
+        let status = try await ours.currentStatus()
+        // pathDown records why (the connection loss itself shows in lastDown as a closed connection).
+        #expect(status.lastError?.contains("BFD session down") == true, "\(String(describing: status.lastError))")
+        #expect(took < .seconds(9), "went down after \(took), not by BFD")
+        #expect(seen.all.contains { $0.old == .up && $0.new == .down })
+
+        await tied.stop()
+        #expect(await bfdOurs.snapshot().isEmpty)
+        try? await ours.shutdown()
+        await bfdOurs.stop()
+        await active.close()
+        await passive.close()
+    }
+}
+
+/// The BFD changes a test saw, from any thread.
+final class BFDChanges: Sendable {
+    private let changes = Mutex<[BFDStateChange]>([])
+    func append(_ c: BFDStateChange) { changes.withLock { $0.append(c) } }
+    var all: [BFDStateChange] { changes.withLock { $0 } }
+}
+#endif
