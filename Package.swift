@@ -132,6 +132,7 @@ let package = Package(
                 "Kube",
                 "IPAM",
                 "BGP",
+                "RoleKit",
                 "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

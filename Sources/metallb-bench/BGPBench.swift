@@ -1,8 +1,9 @@
 import NetAddress
 import ArgumentParser
 import BGP
-import Dispatch
 import Foundation
+import Logging
+import RoleKit
 
 /// `metallb-bench bgp`: one `BGPSpeaker` with N peers (each from its own source address) advertising the same prefixes
 /// to every peer, for the memory and session-setup numbers of `hack/bench bgp`. Prints one JSON line once every peer
@@ -90,23 +91,9 @@ struct BGPRun: AsyncParsableCommand {
         FileHandle.standardOutput.write(json + Data("\n".utf8))
 
         // Keep the sessions up (the harness reads our RSS and the peer's RIB meanwhile) until told to stop.
-        let (stream, cont) = AsyncStream<Void>.makeStream()
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        var sources: [any DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { cont.yield() }
-            s.resume()
-            sources.append(s)
-        }
         let holdFor = hold
-        Task {
-            try? await Task.sleep(for: .milliseconds(Int(holdFor * 1000)))
-            cont.yield()
-        }
-        for await _ in stream { break }
-        for s in sources { s.cancel() }
+        try? await Role.run([RoleService("hold") { try await Task.sleep(for: .milliseconds(Int(holdFor * 1000))) }],
+                            logger: Logger(label: "bench"))
         await speaker.close()
         if eorAll == nil { throw ExitCode(1) }
     }

@@ -42,7 +42,7 @@ struct DiagnoseL2: AsyncParsableCommand {
     @Option(help: "File with the shared secret key (at least 16 bytes), as MetalLB's memberlist secretkey.")
     var secretFile: String
 
-    @Option(name: .customLong("interface"), help: "Interface to answer on (repeat; default: every up, non-loopback interface with a MAC address).")
+    @Option(name: .customLong("interface"), help: "Interface to answer on (repeat; default: every up interface that takes part in ARP: not loopback, not NOARP, not a bridge or bond port).")
     var interfaces: [String] = []
 
     @Option(name: .customLong("service"), help: "A Service: KEY=IP[,IP] (repeat).")
@@ -196,7 +196,7 @@ struct DiagnoseL2: AsyncParsableCommand {
         }
         guard !requests.isEmpty else { throw ArgumentParser.ValidationError("give at least one --service or --ips") }
 
-        let names = interfaces.isEmpty ? defaultInterfaces() : interfaces
+        let names = interfaces.isEmpty ? Layer2Interfaces.suitable() : interfaces
         guard !names.isEmpty else { throw ArgumentParser.ValidationError("no interface to answer on: give --interface") }
         guard announceRounds >= 0 else { throw ArgumentParser.ValidationError("--announce-rounds must be 0 or more") }
         return Parsed(
@@ -215,25 +215,6 @@ struct DiagnoseL2: AsyncParsableCommand {
         var a = range.first
         while a != range.last, let n = a.next { out.append(n); a = n }
         return out
-    }
-
-    /// Every up, non-loopback interface with a link-layer address.
-    func defaultInterfaces() -> [String] {
-        var list: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&list) == 0, let first = list else { return [] }
-        defer { freeifaddrs(list) }
-        var names: [String] = []
-        var p: UnsafeMutablePointer<ifaddrs>? = first
-        while let entry = p {
-            let flags = Int32(entry.pointee.ifa_flags)
-            if let addr = entry.pointee.ifa_addr, addr.pointee.sa_family == UInt16(AF_PACKET),
-               flags & Int32(IFF_UP) != 0, flags & Int32(IFF_LOOPBACK) == 0 {
-                let name = String(cString: entry.pointee.ifa_name)
-                if !names.contains(name) { names.append(name) }
-            }
-            p = entry.pointee.ifa_next
-        }
-        return names
     }
 }
 
