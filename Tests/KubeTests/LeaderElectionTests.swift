@@ -50,11 +50,17 @@ actor LeadershipLog {
         let ta = runLeading(a, log)
         #expect(try await eventually { await a.isLeader })
         let tb = runLeading(b, log)
-        try await Task.sleep(for: .seconds(7))  // longer than the lease: a keeps renewing
+        // Positive signal first: b has read the lease and seen a hold it.
+        #expect(try await eventually { await b.currentLeader == "a" })
+        let seenByB = try await env.client.resource(Lease.self, namespace: env.namespace).get("lock").spec?.renewTime
+        // "b does not take over" needs time longer than the lease to mean anything; that a
+        // kept renewing meanwhile is checked on the lease's renewTime below.
+        try await Task.sleep(for: .seconds(7))
         #expect(await a.isLeader)
         #expect(await !b.isLeader)
         let lease = try await env.client.resource(Lease.self, namespace: env.namespace).get("lock")
         #expect(lease.spec?.holderIdentity == "a")
+        #expect(lease.spec?.renewTime != seenByB, "a did not renew during the lease duration")
         #expect(lease.spec?.leaseDurationSeconds == 6)
 
         // a stops cleanly and releases the lease: b takes over within about one retry period.
@@ -66,7 +72,8 @@ actor LeadershipLog {
 
         // b "crashes" (stops without releasing): c must wait out the lease duration.
         let tc = runLeading(c, log)
-        try await Task.sleep(for: .milliseconds(500))
+        // Positive signal before "c does not lead": c has read the lease and seen b hold it.
+        #expect(try await eventually { await c.currentLeader == "b" })
         #expect(await !c.isLeader)
         let t1 = ContinuousClock.now
         tb.cancel()

@@ -39,6 +39,10 @@ public actor WorkQueue<Item: Hashable & Sendable> {
     /// Items waiting (not counting those in progress or delayed).
     public var count: Int { queue.count }
     public var inProgress: Int { processing.count }
+    /// Items scheduled for later (`add(_:after:)`, `addRateLimited`).
+    public var delayedCount: Int { delayed.count }
+    /// Nothing waiting, in progress or scheduled: without a new `add`, no worker gets an item.
+    public var isIdle: Bool { queue.isEmpty && processing.isEmpty && delayed.isEmpty }
 
     public func add(_ item: Item) {
         guard !isShuttingDown, !dirty.contains(item) else { return }
