@@ -381,6 +381,9 @@ public struct ServiceReconciler: Reconciler {
             return .done
         }
         var desired: [IPAddr] = []
+        // A hold that ends with the Service moving (or getting nothing) frees its addresses:
+        // the Services waiting for one are tried again at once.
+        let heldBefore = await table.held(sk)
         do {
             let result = try await table.assign(sk, request)
             desired = result.assignment.addresses
@@ -399,6 +402,7 @@ public struct ServiceReconciler: Reconciler {
         } catch {
             recorder?.emit(svc, .warning, reason: "AllocationFailed", message: "\(error)")
         }
+        if let heldBefore, Set(heldBefore) != Set(desired) { await queue.add(Self.configKey) }
         let current = (svc.status?.loadBalancer?.ingress ?? []).compactMap(\.ip)
         if current != desired.map(\.description) { try await writeIngress(svc, desired) }
         return desired.isEmpty ? .requeueAfter(retryFailedAfter) : .done
