@@ -27,7 +27,8 @@ public final class ManualClock: ControllerClock {
     /// Tasks sleeping on this clock right now.
     public var sleepers: Int { state.withLock { $0.sleepers.count } }
 
-    public func sleep(for duration: Duration) async throws {
+    public func sleep(until deadline: ContinuousClock.Instant) async throws {
+        let at = origin.duration(to: deadline)
         let id: Int = state.withLock { s in
             defer { s.nextID += 1 }
             return s.nextID
@@ -36,9 +37,8 @@ public final class ManualClock: ControllerClock {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
                 let resume: Result<Void, any Error>? = state.withLock { s in
                     if s.cancelled.remove(id) != nil { return .failure(CancellationError()) }
-                    let deadline = s.offset + duration
-                    if deadline <= s.offset { return .success(()) }
-                    s.sleepers[id] = Sleeper(deadline: deadline, continuation: c)
+                    if at <= s.offset { return .success(()) }
+                    s.sleepers[id] = Sleeper(deadline: at, continuation: c)
                     return nil
                 }
                 if let resume { c.resume(with: resume) }
