@@ -269,6 +269,8 @@ struct InteropTests {
                 }
                 let counted = await eventually(.seconds(5)) { await a.dropCounters().badTTL > before.badTTL }
                 #expect(counted)
+                // Follows the positive signal `counted` (the forgery reached the endpoint and was
+                // dropped for its TTL); the margin lets a wrongly delivered one show as a Down.
                 try? await Task.sleep(for: .milliseconds(300))
                 // No Down since: the packet never reached the session. (Not "no change at all": the change log is fed
                 // by an async stream, and under load the Init → Up of the bring-up can be logged after forgedAt.)

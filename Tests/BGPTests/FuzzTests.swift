@@ -67,14 +67,53 @@ import NetAddress
         #expect(rejected > 1000)
     }
 
+    /// Random bodies behind a valid header: every outcome is either a message that survives
+    /// encode → decode, or a BGPError whose NOTIFICATION carries its own code; both outcomes
+    /// occur for the message decoder, and every type is rejected at least once.
     @Test func randomBytesNeverTrap() {
         var rng = SplitMix64(seed: 42)
+        var decoded: [UInt8: Int] = [:], rejected: [UInt8: Int] = [:]
+        var bodies = (decoded: 0, rejected: 0)
+        func check(_ error: BGPError, _ input: [UInt8]) {
+            #expect(error.notification.code == error.code.rawValue, "\(error) for \(Hex.encode(input))")
+            #expect(NotificationCode(rawValue: error.notification.code) != nil, "\(error) for \(Hex.encode(input))")
+        }
         for _ in 0..<3_000 {
             let type = UInt8.random(in: 1...5, using: &rng)
             let body = (0..<Int.random(in: 0..<80, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-            _ = try? BGPMessage.decode(frame(type, body))
-            _ = try? UpdateMessage.decode(body: body[...])
-            _ = try? OpenMessage.decode(body: body[...])
+            let m = frame(type, body)
+            do {
+                let d = try BGPMessage.decode(m)
+                decoded[type, default: 0] += 1
+                do {
+                    let back = try BGPMessage.decode(try d.message.encode())
+                    #expect(back.message == d.message, "\(Hex.encode(m))")
+                } catch {
+                    Issue.record("re-encode failed: \(error) for \(Hex.encode(m))")
+                }
+            } catch {
+                rejected[type, default: 0] += 1
+                check(error, m)
+            }
+            do {
+                _ = try UpdateMessage.decode(body: body[...])
+                bodies.decoded += 1
+            } catch {
+                bodies.rejected += 1
+                check(error, body)
+            }
+            do {
+                _ = try OpenMessage.decode(body: body[...])
+                bodies.decoded += 1
+            } catch {
+                bodies.rejected += 1
+                check(error, body)
+            }
         }
+        let summary = "decoded by type \(decoded.sorted { $0.key < $1.key }), rejected by type \(rejected.sorted { $0.key < $1.key }), bodies \(bodies)"
+        #expect(decoded.values.reduce(0, +) > 0, "\(summary)")
+        for type in UInt8(1)...5 { #expect(rejected[type, default: 0] > 0, "type \(type) never rejected: \(summary)") }
+        #expect(bodies.rejected > 0, "\(summary)")
+        #expect(decoded.values.reduce(0, +) + rejected.values.reduce(0, +) == 3_000, "\(summary)")
     }
 }

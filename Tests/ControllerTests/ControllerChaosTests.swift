@@ -3,6 +3,7 @@ import Foundation
 import Kube
 import KubeTestSupport
 import Testing
+import TestSupport
 
 @testable import Controller
 
@@ -41,6 +42,30 @@ actor OwnershipLedger {
         for ip in ipOf[uid] ?? [] where holder[ip] == uid { holder[ip] = nil }
         ipOf[uid] = nil
     }
+
+    /// True once the ledger has seen exactly these Services with exactly these addresses
+    /// (its watch has caught up with a list of the namespace).
+    func hasSeen(_ items: [Service]) -> Bool {
+        var want: [String: [String]] = [:]
+        for s in items {
+            let ips = (s.status?.loadBalancer?.ingress ?? []).compactMap(\.ip)
+            if let uid = s.metadata.uid, !ips.isEmpty { want[uid] = ips }
+        }
+        return want == ipOf.filter { !$0.value.isEmpty }
+    }
+}
+
+/// The chaos test's choices (victims, pauses, targets) come from SplitMix64, so they replay from its seed.
+enum ChaosRandom {
+
+    /// `METALLB_CHAOS_SEED` (decimal or 0x-hex) when set, else a random seed.
+    static func seed() -> UInt64 {
+        if let text = ProcessInfo.processInfo.environment["METALLB_CHAOS_SEED"] {
+            let t = text.trimmingCharacters(in: .whitespaces)
+            if let v = t.hasPrefix("0x") ? UInt64(t.dropFirst(2), radix: 16) : UInt64(t) { return v }
+        }
+        return UInt64.random(in: .min ... .max)
+    }
 }
 
 /// Two `metallb controller` processes with leader election on their own API server; Services
@@ -49,8 +74,14 @@ actor OwnershipLedger {
 /// address may be held by two live Services.
 @Suite(.timeLimit(.minutes(8))) struct ControllerChaosTests {
     @Test func killingReplicasDuringChurnNeverMovesAnAddress() async throws {
+        let seed = ChaosRandom.seed()
+        let replay = "(replay: METALLB_CHAOS_SEED=\(seed))"
+        print("chaos: seed \(seed) \(replay)")
+        // One generator per task: the churn and the chaos loop run concurrently.
+        var chaosRandom = SplitMix64(seed: seed)
+        let churnSeed = seed ^ 0xC4A0_5C4A_05C4_A05C
         let binary = ControlPlane.repoRoot + "/.build/debug/metallb"
-        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the metallb binary first (swift build)")
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the metallb binary first (swift build) \(replay)")
         let plane = try await ControlPlane.start()
         defer { Task { await plane.stop() } }
         let client = try plane.client()
@@ -94,6 +125,7 @@ actor OwnershipLedger {
         let churnDone = DoneFlag()
         let churn = Task {
             defer { churnDone.set() }
+            var rng = SplitMix64(seed: churnSeed)
             var live: [String] = []
             var next = 0
             for _ in 0..<30 {
@@ -107,7 +139,7 @@ actor OwnershipLedger {
                     next += 1
                 }
                 for _ in 0..<10 {
-                    let victim = live.remove(at: Int.random(in: 0..<live.count))
+                    let victim = live.remove(at: Int.random(in: 0..<live.count, using: &rng))
                     try await services.delete(victim)
                 }
                 try await Task.sleep(for: .milliseconds(150))
@@ -120,13 +152,14 @@ actor OwnershipLedger {
         let leases = client.resource(Lease.self, namespace: system)
         var kills = 0, stops = 0, round = 0
         while !churnDone.isSet {
-            try await Task.sleep(for: .milliseconds(Int.random(in: 1200...2500)))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 1200...2500, using: &chaosRandom)))
             if churnDone.isSet { break }
             let leader = try? await leases.get("metallb-controller").spec?.holderIdentity
             let ids = replicas.lock.withLock { Array(replicas.running.keys) }.sorted()
             round += 1
             // Mostly the leader (what hurts), sometimes the standby; SIGKILL and SIGTERM in turn.
-            let target = (round % 3 != 0 ? leader : ids.first { $0 != leader }) ?? ids.randomElement()!
+            guard let any = ids.randomElement(using: &chaosRandom) else { continue }
+            let target = (round % 3 != 0 ? leader : ids.first { $0 != leader }) ?? any
             guard let child = replicas.lock.withLock({ replicas.running.removeValue(forKey: target) }) else { continue }
             if round % 2 == 1 {
                 child.signal(SIGKILL)
@@ -138,7 +171,7 @@ actor OwnershipLedger {
             }
             replicas.lock.withLock { replicas.logs.append("== \(target)\n" + child.output.suffix(3000)) }
             child.removeLog()
-            try await Task.sleep(for: .milliseconds(Int.random(in: 200...1200)))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 200...1200, using: &chaosRandom)))
             try start(target)
         }
         let result = try await churn.value
@@ -150,14 +183,17 @@ actor OwnershipLedger {
             missing = items.filter { ($0.status?.loadBalancer?.ingress ?? []).isEmpty }.map(\.name)
             return missing.isEmpty && Set(items.map(\.name)) == result.live
         }
-        #expect(settled, "Services without an address: \(missing.prefix(20))")
+        #expect(settled, "Services without an address: \(missing.prefix(20)) \(replay)")
         let items = try await services.listAll().items
         let all = items.flatMap { ($0.status?.loadBalancer?.ingress ?? []).compactMap(\.ip) }
-        #expect(Set(all).count == all.count, "an address is held twice")
-        try await Task.sleep(for: .milliseconds(500))
+        #expect(Set(all).count == all.count, "an address is held twice \(replay)")
+        // Positive signal before reading the violations: the ledger's watch has caught up with
+        // the list (every live Service seen with its final address).
+        let caughtUp = await eventually(timeout: .seconds(20)) { await ledger.hasSeen(items) }
+        #expect(caughtUp, "the ledger's watch did not catch up with the Services' final state \(replay)")
         let violations = await ledger.violations
-        #expect(violations.isEmpty, "\(violations.prefix(20))")
-        print("chaos: \(result.created) Services created, \(result.live.count) live, \(await ledger.assigned) assignments observed, \(kills) SIGKILLs and \(stops) SIGTERMs of replicas, \(violations.count) violations")
+        #expect(violations.isEmpty, "\(violations.prefix(20)) \(replay)")
+        print("chaos: seed \(seed), \(result.created) Services created, \(result.live.count) live, \(await ledger.assigned) assignments observed, \(kills) SIGKILLs and \(stops) SIGTERMs of replicas, \(violations.count) violations")
 
         await observer.stop()
         for child in replicas.lock.withLock({ Array(replicas.running.values) }) {

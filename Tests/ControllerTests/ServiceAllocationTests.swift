@@ -59,7 +59,17 @@ import Testing
         running.cancel()
         await running.value
         running = start()
-        try await Task.sleep(for: .seconds(2))
+        // Positive signal before "nothing moved": the new controller has rebuilt its table and
+        // reconciled. A marker Service created after the restart is refused for lack of
+        // addresses (it would get one had the table not been rebuilt); then it goes, so that
+        // it does not compete with "late" below.
+        _ = try await services.create(lbService("marker", apps))
+        #expect(try await eventually {
+            try await env.client.resource(Event.self, namespace: apps).listAll().items
+                .contains { $0.involvedObject.name == "marker" && $0.reason == "AllocationFailed" }
+        }, "the restarted controller did not reconcile a new Service")
+        #expect(try await ip("marker") == nil)
+        try await services.delete("marker")
         let after = [try await ip("a"), try await ip("b"), try await ip("c")].compactMap { $0 }
         #expect(after == first, "addresses moved across a restart: \(first) → \(after)")
         #expect(try await ip("pinned") == "10.30.0.3")

@@ -90,7 +90,9 @@ struct ProbeReconciler: Reconciler {
         #expect(try await eventually { await cmInformer.get(namespace: env.namespace, name: "owner")?.data?["i"] == "19" })
         await probe.release("owner")
         #expect(try await eventually { await probe.count(ownerKey) - before >= 2 })
-        try await Task.sleep(for: .milliseconds(300))
+        // Positive signal before "no third reconcile": the controller has nothing queued,
+        // running or scheduled (every watch event is in, see above).
+        #expect(try await eventually { await controller.queue.isIdle })
         let burst = await probe.count(ownerKey) - before
         #expect(burst == 2, "a held reconcile plus 20 changes gave \(burst) reconciles, want 2")
 
@@ -103,7 +105,8 @@ struct ProbeReconciler: Reconciler {
         _ = try await cms.create(configMap("flaky", env.namespace))
         let flaky = ObjectKey(namespace: env.namespace, name: "flaky")
         #expect(try await eventually { await probe.count(flaky) >= 4 })
-        try await Task.sleep(for: .milliseconds(300))
+        // Positive signal before "no fifth try": the success left nothing queued or scheduled.
+        #expect(try await eventually { await controller.queue.isIdle })
         #expect(await probe.count(flaky) == 4, "stops after the first success")
         #expect(await controller.errorCount == 3)
         #expect(await probe.concurrentSameKey == 0)

@@ -38,34 +38,43 @@ import KubeTestSupport
     }
 
     @Test func perItemBackoffGrowsAndForgetResets() async throws {
-        let q = WorkQueue<String>(rateLimits: .init(baseDelay: .milliseconds(20), maxDelay: .seconds(10), qps: 1000, burst: 1000))
-        let clock = ContinuousClock()
-        var delays: [Duration] = []
-        for _ in 0..<3 {
-            let start = clock.now
+        let clock = ManualClock()
+        let q = WorkQueue<String>(rateLimits: .init(baseDelay: .milliseconds(20), maxDelay: .seconds(10), qps: 1000, burst: 1000), clock: clock)
+        // 20 ms, 40 ms, 80 ms: due exactly then on the queue's clock, not a moment before.
+        for nominal in [20, 40, 80] {
             await q.addRateLimited("x")
-            let item = await q.next()
-            delays.append(clock.now - start)
-            #expect(item == "x")
+            #expect(try await eventually { clock.sleepers == 1 }, "the item waits on the clock")
+            clock.advance(by: .milliseconds(nominal - 1))
+            // Positive signal for "not yet": still asleep on the clock, nothing queued.
+            #expect(clock.sleepers == 1)
+            let waiting = await q.count, scheduled = await q.delayedCount
+            #expect(waiting == 0 && scheduled == 1)
+            clock.advance(by: .milliseconds(1))
+            #expect(await q.next() == "x")
             await q.done("x")
         }
         #expect(await q.failureCount("x") == 3)
-        // 20 ms, 40 ms, 80 ms: each at least the nominal delay, and growing.
-        #expect(delays[0] >= .milliseconds(20))
-        #expect(delays[1] >= .milliseconds(40))
-        #expect(delays[2] >= .milliseconds(80))
         await q.forget("x")
         #expect(await q.failureCount("x") == 0)
     }
 
-    @Test func overallBucketLimitsManyItems() async {
-        // 0.01 token/s with burst 2: the 3rd distinct item waits ~100 s even with no per-item backoff.
-        let q = WorkQueue<Int>(rateLimits: .init(baseDelay: .nanoseconds(1), maxDelay: .seconds(1), qps: 0.01, burst: 2))
+    @Test func overallBucketLimitsManyItems() async throws {
+        // 0.01 token/s with burst 2: the 3rd distinct item waits 100 s even with no per-item backoff.
+        let clock = ManualClock()
+        let q = WorkQueue<Int>(rateLimits: .init(baseDelay: .nanoseconds(1), maxDelay: .seconds(1), qps: 0.01, burst: 2), clock: clock)
         await q.addRateLimited(1)
         await q.addRateLimited(2)
         await q.addRateLimited(3)
-        #expect(await eventually(timeout: .seconds(20)) { await q.count == 2 }, "the first two are due at once")
-        #expect(await q.count == 2, "the third waits for a token")
+        // Positive signal: all three sleep on the clock (the first two for 1 ns).
+        #expect(try await eventually { clock.sleepers == 3 })
+        clock.advance(by: .milliseconds(1))
+        #expect(try await eventually { await q.count == 2 }, "the first two are due at once")
+        #expect(clock.sleepers == 1, "the third waits for a token")
+        clock.advance(by: .seconds(99))
+        let waiting = await q.count
+        #expect(clock.sleepers == 1 && waiting == 2)
+        clock.advance(by: .seconds(1))
+        #expect(try await eventually { await q.count == 3 }, "a token after 100 s")
     }
 
     @Test func sooneraddAfterWins() async throws {

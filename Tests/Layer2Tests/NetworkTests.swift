@@ -332,7 +332,9 @@ struct NetworkTests {
             let ip = Self.ownedV4.description
             let result = TestNetwork.run("ip", ["netns", "exec", network.client, "arping", "-U", "-S", ip, "-c", "1",
                                                 "-i", TestNetwork.clientInterface, ip])
-            usleep(200_000)
+            // Positive signal first (the conflict was counted), then "no reply sent" means something.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while (announcer.counters()[TestNetwork.nodeInterface]?.conflictsSeen ?? 0) == 0 && ContinuousClock.now < deadline { usleep(20_000) }
             let counters = try #require(announcer.counters()[TestNetwork.nodeInterface])
             #expect(counters.conflictsSeen == 1, "\(result.text)")
             #expect(counters.arpRepliesSent == 0)

@@ -49,6 +49,8 @@ struct MembershipLoadedCPUTests {
         #expect(await MembershipSocketTests.eventually { nodes.values.allSatisfy { $0.aliveSet == Set(names) } })
         let streams = nodes.values.map { $0.changes() }
         let burner = Burner(threads: 2 * max(1, ProcessInfo.processInfo.activeProcessorCount))
+        // A measurement window (every CPU busy for `seconds`), not a wait for an event; the
+        // positive signal is the heartbeat gap statistics read below (longestDirectGap).
         try await Task.sleep(for: .seconds(seconds))
         burner.stop()
         var removals = 0

@@ -112,6 +112,8 @@ struct MembershipSocketTests {
         #expect(await Self.eventually { nodes["k0"]?.aliveSet == ["k0", "k1"] && nodes["k1"]?.aliveSet == ["k0", "k1"] })
         // Give the intruder plenty of heartbeats.
         #expect(await Self.eventually { (nodes["k0"]?.counters.dropped[.badMAC] ?? 0) >= 50 })
+        // Follows the positive signal above (≥ 50 intruder heartbeats seen and dropped); the
+        // margin lets a wrongly accepted one show in the alive sets below.
         try await Task.sleep(for: .milliseconds(200))
         #expect(nodes["k0"]?.aliveSet == ["k0", "k1"])
         #expect(nodes["k1"]?.aliveSet == ["k0", "k1"])
@@ -231,6 +233,8 @@ struct MembershipSocketTests {
         let streams = ["s1", "s2"].compactMap { nodes[$0]?.changes() }
         // 3 × the timeout: long enough that a real silence is always seen.
         victim.simulatePrimaryStall(for: config.timeout * 3)
+        // A window, not a wait for an event: the stall lasts 3 × timeout. Its positive signal is
+        // checked below: standby takeovers (with a standby) or both peers' removals (without).
         try await Task.sleep(for: config.timeout * 3 + .milliseconds(200))
         var removals = 0
         for stream in streams {

@@ -32,11 +32,11 @@ public actor Controller {
     public private(set) var reconcileCount = 0
     public private(set) var errorCount = 0
 
-    public init(name: String, reconciler: any Reconciler, workers: Int = 2, rateLimits: WorkQueue<ObjectKey>.RateLimits = .init(), logger: Logger? = nil) {
+    public init(name: String, reconciler: any Reconciler, workers: Int = 2, rateLimits: WorkQueue<ObjectKey>.RateLimits = .init(), logger: Logger? = nil, clock: any ControllerClock = SystemClock()) {
         self.name = name
         self.reconciler = reconciler
         self.workers = max(1, workers)
-        self.queue = WorkQueue(rateLimits: rateLimits)
+        self.queue = WorkQueue(rateLimits: rateLimits, clock: clock)
         self.logger = logger ?? Logger(label: "controller.\(name)")
     }
 

@@ -40,16 +40,26 @@ public actor LeaderElector {
     public nonisolated let config: LeaderElectionConfig
     let leases: ResourceClient<Lease>
     let logger: Logger
+    /// Measures lease ages and paces retries and renewals (lease timestamps written to the API
+    /// server are wall-clock time regardless).
+    public nonisolated let clock: any ControllerClock
     private var observedSpec: LeaseSpec?
-    private var observedAt: ContinuousClock.Instant = .now
+    private var observedAt: ContinuousClock.Instant
     public private(set) var isLeader = false
     /// The holder seen last (this candidate's identity while it leads).
     public private(set) var currentLeader: String?
+    /// Acquire or renew attempts finished so far (successful or not): tests driving a manual
+    /// clock wait for it to grow before moving time on.
+    public private(set) var attempts = 0
+    /// True while it waits on its clock between attempts (tests: safe to move the clock on).
+    public private(set) var isWaiting = false
 
-    public init(client: KubeClient, config: LeaderElectionConfig, logger: Logger? = nil) {
+    public init(client: KubeClient, config: LeaderElectionConfig, logger: Logger? = nil, clock: any ControllerClock = SystemClock()) {
         self.config = config
         self.leases = client.resource(Lease.self, namespace: config.namespace)
         self.logger = logger ?? Logger(label: "leader-election")
+        self.clock = clock
+        self.observedAt = clock.now
     }
 
     /// Waits to become leader, then runs `lead` while renewing the lease. Returns when
@@ -60,7 +70,9 @@ public actor LeaderElector {
     public func run(lead: @escaping @Sendable () async -> Void) async -> Bool {
         while !Task.isCancelled {
             if await attempt() { break }
-            try? await Task.sleep(for: config.retryPeriod * Double.random(in: 1.0...1.2))
+            isWaiting = true
+            try? await clock.sleep(for: config.retryPeriod * Double.random(in: 1.0...1.2))
+            isWaiting = false
         }
         guard !Task.isCancelled else { return false }
         isLeader = true
@@ -86,23 +98,26 @@ public actor LeaderElector {
     /// Renews every retryPeriod; returns true when the renew deadline passed without success,
     /// false when cancelled.
     private func renewUntilLost() async -> Bool {
-        var lastRenew = ContinuousClock.now
+        var lastRenew = clock.now
         while !Task.isCancelled {
-            try? await Task.sleep(for: config.retryPeriod)
+            isWaiting = true
+            try? await clock.sleep(for: config.retryPeriod)
+            isWaiting = false
             if Task.isCancelled { return false }
-            let remaining = config.renewDeadline - (ContinuousClock.now - lastRenew)
-            if remaining > .zero, await withDeadline(remaining, { await self.attempt() }) == true {
-                lastRenew = .now
+            let remaining = config.renewDeadline - (clock.now - lastRenew)
+            if remaining > .zero, await withDeadline(remaining, clock: clock, { await self.attempt() }) == true {
+                lastRenew = clock.now
                 continue
             }
             if Task.isCancelled { return false }
-            if ContinuousClock.now - lastRenew >= config.renewDeadline { return true }
+            if clock.now - lastRenew >= config.renewDeadline { return true }
         }
         return false
     }
 
     /// One try to acquire or renew. Never throws: failures count as "not acquired".
     func attempt() async -> Bool {
+        defer { attempts += 1 }
         let now = Date()
         let durationSeconds = Int32(max(1, config.leaseDuration.components.seconds))
         do {
@@ -123,7 +138,7 @@ public actor LeaderElector {
             currentLeader = holder.isEmpty ? nil : holder
             if !holder.isEmpty && holder != config.identity {
                 let d = Duration.seconds(Int64(spec.leaseDurationSeconds ?? durationSeconds))
-                if ContinuousClock.now - observedAt < d { return false }
+                if clock.now - observedAt < d { return false }
             }
             var next = spec
             if holder != config.identity {
@@ -147,7 +162,7 @@ public actor LeaderElector {
 
     private func observe(_ spec: LeaseSpec?) {
         observedSpec = spec
-        observedAt = .now
+        observedAt = clock.now
         currentLeader = spec?.holderIdentity.flatMap { $0.isEmpty ? nil : $0 }
     }
 
@@ -180,10 +195,10 @@ public actor LeaderElector {
 }
 
 /// Runs `body`, returning nil if it has not finished within `timeout` (it is then cancelled).
-func withDeadline<R: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async -> R) async -> R? {
+func withDeadline<R: Sendable>(_ timeout: Duration, clock: any ControllerClock = SystemClock(), _ body: @escaping @Sendable () async -> R) async -> R? {
     await withTaskGroup(of: R?.self) { group in
         group.addTask { await body() }
-        group.addTask { try? await Task.sleep(for: timeout); return nil }
+        group.addTask { try? await clock.sleep(for: timeout); return nil }
         let first = await group.next() ?? nil
         group.cancelAll()
         return first

@@ -29,16 +29,23 @@ public actor WorkQueue<Item: Hashable & Sendable> {
     private var delayed: [Item: (at: ContinuousClock.Instant, task: Task<Void, Never>)] = [:]
     private var bucket: TokenBucket
     private let limits: RateLimits
+    /// Times delayed adds and the token bucket (tests: a manual clock).
+    public nonisolated let clock: any ControllerClock
     public private(set) var isShuttingDown = false
 
-    public init(rateLimits: RateLimits = RateLimits()) {
+    public init(rateLimits: RateLimits = RateLimits(), clock: any ControllerClock = SystemClock()) {
         limits = rateLimits
+        self.clock = clock
         bucket = TokenBucket(rate: rateLimits.qps, burst: rateLimits.burst)
     }
 
     /// Items waiting (not counting those in progress or delayed).
     public var count: Int { queue.count }
     public var inProgress: Int { processing.count }
+    /// Items scheduled for later (`add(_:after:)`, `addRateLimited`).
+    public var delayedCount: Int { delayed.count }
+    /// Nothing waiting, in progress or scheduled: without a new `add`, no worker gets an item.
+    public var isIdle: Bool { queue.isEmpty && processing.isEmpty && delayed.isEmpty }
 
     public func add(_ item: Item) {
         guard !isShuttingDown, !dirty.contains(item) else { return }
@@ -57,11 +64,11 @@ public actor WorkQueue<Item: Hashable & Sendable> {
     public func add(_ item: Item, after delay: Duration) {
         guard !isShuttingDown else { return }
         if delay <= .zero { add(item); return }
-        let at = ContinuousClock.now + delay
+        let at = clock.now + delay
         if let existing = delayed[item], existing.at <= at { return }
         delayed[item]?.task.cancel()
-        let task = Task { [weak self] in
-            try? await Task.sleep(until: at, clock: .continuous)
+        let task = Task { [weak self, clock] in
+            try? await clock.sleep(until: at)
             if Task.isCancelled { return }
             await self?.fireDelayed(item, at: at)
         }
@@ -81,7 +88,7 @@ public actor WorkQueue<Item: Hashable & Sendable> {
         failures[item] = n + 1
         let exp = limits.baseDelay * pow(2, Double(min(n, 60)))
         let perItem = min(exp, limits.maxDelay)
-        let overall = bucket.reserve(now: .now)
+        let overall = bucket.reserve(now: clock.now)
         add(item, after: max(perItem, overall))
     }
 

@@ -63,31 +63,45 @@ public final class WebhookServer: RoleComponent, Sendable {
     public func run() async throws {
         _ = try currentContext()  // fail at start on a bad certificate, with the file names
         let server = HTTPServer(host: host, port: port, tls: { try self.currentContext() }, logger: logger) { head, body in
-            let (status, reply) = await self.respond(head, body)
-            return HTTPReply(status, body: reply)
+            await self.respond(head, body)
         }
         self.server.withLockedValue { $0 = server }
         try await cancelWhenGracefulShutdown { try await server.run() }
     }
 
-    func respond(_ head: HTTPRequestHead, _ body: ByteBuffer) async -> (HTTPResponseStatus, ByteBuffer) {
+    func respond(_ head: HTTPRequestHead, _ body: ByteBuffer) async -> HTTPReply {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
         guard head.method == .POST, path == "/validate" || path.hasPrefix("/validate-") else {
-            if head.method == .GET && path == "/healthz" { return (.ok, ByteBuffer(string: "{\"status\":\"ok\"}")) }
-            return (.notFound, ByteBuffer(string: "{\"error\":\"POST an AdmissionReview to /validate\"}"))
+            if head.method == .GET && path == "/healthz" { return HTTPReply(.ok, body: ByteBuffer(string: "{\"status\":\"ok\"}")) }
+            return HTTPReply(.notFound, body: ByteBuffer(string: "{\"error\":\"POST an AdmissionReview to /validate\"}"))
         }
         let review: AdmissionReview
         do {
             review = try KubeJSON.decoder.decode(AdmissionReview.self, from: Data(buffer: body))
         } catch {
-            return (.badRequest, ByteBuffer(string: "{\"error\":\"not an AdmissionReview: \(String(describing: error).replacingOccurrences(of: "\"", with: "'"))\"}"))
+            return HTTPReply(.badRequest, body: ByteBuffer(string: "{\"error\":\"not an AdmissionReview: \(String(describing: error).replacingOccurrences(of: "\"", with: "'"))\"}"))
         }
-        guard let request = review.request else { return (.badRequest, ByteBuffer(string: "{\"error\":\"AdmissionReview without request\"}")) }
+        guard let request = review.request else { return HTTPReply(.badRequest, body: ByteBuffer(string: "{\"error\":\"AdmissionReview without request\"}")) }
         let response = await admission.review(request)
         if !response.allowed {
             logger.info("denied", metadata: ["operation": "\(request.operation)", "kind": "\(request.kind.kind)", "name": "\(request.name ?? "")", "reason": "\(response.status?.message ?? "")"])
         }
         let out = AdmissionReview(apiVersion: review.apiVersion, kind: "AdmissionReview", response: response)
-        return (.ok, ByteBuffer(data: (try? KubeJSON.encoder.encode(out)) ?? Data()))
+        return Self.reply(out, logger: logger)
+    }
+
+    /// The HTTP answer carrying `review`: 200 with its JSON, or, when it cannot be encoded,
+    /// 500 with a plain-text error (logged), never an empty 200 the API server would read as
+    /// a malformed answer with no hint why.
+    static func reply(
+        _ review: AdmissionReview, logger: Logger,
+        encode: (AdmissionReview) throws -> Data = { try KubeJSON.encoder.encode($0) }
+    ) -> HTTPReply {
+        do {
+            return HTTPReply(.ok, body: ByteBuffer(data: try encode(review)))
+        } catch {
+            logger.error("cannot encode the AdmissionReview response", metadata: ["uid": "\(review.response?.uid ?? "")", "error": "\(error)"])
+            return HTTPReply(.internalServerError, text: "webhook: cannot encode the AdmissionReview response: \(error)\n")
+        }
     }
 }
