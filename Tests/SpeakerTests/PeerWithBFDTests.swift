@@ -55,15 +55,20 @@ import Testing
         _ = try await passive.addPeer(config(localAS: 65001, peerAS: 65002, id: IPv4Address(10, 0, 0, 1), passive: true))
         let ours = try await active.addPeer(config(localAS: 65002, peerAS: 65001, id: IPv4Address(10, 0, 0, 2), passive: false, port: port))
         let (bfdOurs, bfdTheirs) = try Self.bfdPair()
-        let fast = BFDParameters(receiveInterval: 100, transmitInterval: 100)
+        // 300 ms x 3: a stall of a loaded machine must not expire the detection time before the cut (a session
+        // that flapped down before it would not be Up for the AdminDown to take down).
+        let fast = BFDParameters(receiveInterval: 300, transmitInterval: 300)
         let seen = BFDChanges()
         let tied = try await PeerWithBFD(peer: ours, endpoint: bfdOurs, peerAddress: .v4(IPv4Address(127, 0, 0, 2)), parameters: fast) {
             seen.append($0)
         }
         try await bfdTheirs.addSession(peer: "127.0.0.1", parameters: fast)
 
-        #expect(try await eventually { try await ours.currentStatus().state == .established })
-        #expect(try await eventually { await bfdOurs.snapshot(peer: "127.0.0.2")?.state == .up })
+        #expect(try await eventually {
+            let bgp = try await ours.currentStatus().state
+            let bfd = await bfdOurs.snapshot(peer: "127.0.0.2")?.state
+            return bgp == .established && bfd == .up
+        })
         #expect(seen.all.contains { $0.new == .up })
 
         // The peer's BFD stops (AdminDown, as a router whose BFD is shut): our session goes down now.
