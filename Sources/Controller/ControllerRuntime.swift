@@ -35,8 +35,9 @@ public struct ControllerRuntime: Sendable {
         let recorder = EventRecorder(
             client: client.withRateLimit(qps: max(1, client.config.qps / 2), burst: max(1, client.config.burst / 2)),
             component: "metallb-controller", host: identity)
-        let services = Informer(client.resource(Service.self, namespace: serviceNamespace))
-        let namespaces = Informer(client.resource(Namespace.self))
+        let cache = InformerCache(client: client)
+        let services = await cache.informer(Service.self, namespace: serviceNamespace)
+        let namespaces = await cache.informer(Namespace.self)
         var serviceReconciler = ServiceReconciler(
             client: client, services: services, namespaces: namespaces, tracker: tracker, table: table,
             recorder: recorder, loadBalancerClass: loadBalancerClass)
@@ -48,7 +49,7 @@ public struct ControllerRuntime: Sendable {
         let restoreTable = serviceReconciler
         let configKey = ServiceReconciler.configKey
 
-        let informers = ConfigurationInformers(client: client, namespace: namespace)
+        let informers = await ConfigurationInformers(cache: cache, namespace: namespace)
         let metrics = self.metrics, tracker = self.tracker
         let configController = Controller(
             name: "configuration",
@@ -98,6 +99,9 @@ public struct ControllerRuntime: Sendable {
                     logger.error("rebuilding the allocation table failed", metadata: ["error": "\(error)"])
                 }
                 await serviceController.run()
+                // Balances the start above (informers are shared: each start has its stop).
+                await services.stop()
+                await namespaces.stop()
             }
         }
     }

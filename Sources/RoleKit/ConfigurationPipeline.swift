@@ -44,16 +44,17 @@ public struct ConfigurationInformers: Sendable {
     public let metalLBs: Informer<MetalLB>
     public let secrets: Informer<Secret>
 
-    public init(client: KubeClient, namespace: String) {
+    /// The informers of `namespace`, from the process's shared cache.
+    public init(cache: InformerCache, namespace: String) async {
         self.namespace = namespace
-        pools = Informer(client.resource(IPAddressPool.self, namespace: namespace))
-        l2 = Informer(client.resource(L2Advertisement.self, namespace: namespace))
-        bgpAdvertisements = Informer(client.resource(BGPAdvertisement.self, namespace: namespace))
-        peers = Informer(client.resource(BGPPeer.self, namespace: namespace))
-        bfdProfiles = Informer(client.resource(BFDProfile.self, namespace: namespace))
-        communities = Informer(client.resource(Community.self, namespace: namespace))
-        metalLBs = Informer(client.resource(MetalLB.self, namespace: namespace))
-        secrets = Informer(client.resource(Secret.self, namespace: namespace), options: ListOptions(fieldSelector: "type=kubernetes.io/basic-auth"))
+        pools = await cache.informer(IPAddressPool.self, namespace: namespace)
+        l2 = await cache.informer(L2Advertisement.self, namespace: namespace)
+        bgpAdvertisements = await cache.informer(BGPAdvertisement.self, namespace: namespace)
+        peers = await cache.informer(BGPPeer.self, namespace: namespace)
+        bfdProfiles = await cache.informer(BFDProfile.self, namespace: namespace)
+        communities = await cache.informer(Community.self, namespace: namespace)
+        metalLBs = await cache.informer(MetalLB.self, namespace: namespace)
+        secrets = await cache.informer(Secret.self, namespace: namespace, options: ListOptions(fieldSelector: "type=\(MetalLBAPI.basicAuthSecretType)"))
     }
 
     /// The configuration as the caches have it now.

@@ -13,7 +13,7 @@ import Testing
         defer { Task { await env.close() } }
         try await installCRDs(env.client)
         let ns = env.namespace
-        let informers = ConfigurationInformers(client: env.client, namespace: ns)
+        let informers = await ConfigurationInformers(cache: InformerCache(client: env.client), namespace: ns)
         let tracker = ConfigurationTracker()
         let recorder = EventRecorder(client: env.client, component: "metallb-controller")
         let controller = Controller(
@@ -25,7 +25,7 @@ import Testing
         defer { run.cancel() }
         // The same pipeline run as a speaker's, under the name that role gives it: speaker-<node>.
         let speakerTracker = ConfigurationTracker()
-        let speakerInformers = ConfigurationInformers(client: env.client, namespace: ns)
+        let speakerInformers = await ConfigurationInformers(cache: InformerCache(client: env.client), namespace: ns)
         let speaker = Controller(
             name: "speaker-config", reconciler: ConfigurationReconciler(
                 client: env.client, informers: speakerInformers, tracker: speakerTracker,

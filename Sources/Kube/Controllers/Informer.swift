@@ -43,6 +43,8 @@ public actor Informer<T: KubeObject> {
     private var synced = false
     private var syncWaiters: [CheckedContinuation<Void, Never>] = []
     private var runTask: Task<Void, Never>?
+    /// Starts not yet matched by a stop.
+    private var users = 0
     private var resyncTask: Task<Void, Never>?
 
     /// The resourceVersion the cache is current to.
@@ -85,7 +87,10 @@ public actor Informer<T: KubeObject> {
         if synced { for o in cache.values { await handler.onAdd(o) } }
     }
 
+    /// Starts listing and watching. Informers are shared (`InformerCache`, several controllers watching one): every
+    /// `start()` needs its `stop()`, and only the last `stop()` ends the watch.
     public func start() {
+        users += 1
         guard runTask == nil else { return }
         runTask = Task { await self.run() }
         if let resyncPeriod {
@@ -100,6 +105,8 @@ public actor Informer<T: KubeObject> {
     }
 
     public func stop() {
+        users = max(0, users - 1)
+        guard users == 0 else { return }
         runTask?.cancel()
         resyncTask?.cancel()
         runTask = nil

@@ -4,6 +4,8 @@ import Foundation
 /// use `resourceType.withVersion("v1beta1")` for the older API.
 public struct EndpointSlice: KubeObject, Hashable {
     public static let resourceType = ResourceType(group: "discovery.k8s.io", version: "v1", plural: "endpointslices", kind: "EndpointSlice", namespaced: true)
+    /// The label that names a slice's Service.
+    public static let serviceNameLabel = "kubernetes.io/service-name"
 
     public var apiVersion: String?
     public var kind: String?
