@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Kube
+import Synchronization
+import Testing
+@testable import RoleKit
+
+@Suite struct RoleOptionsTests {
+    @Test func durationFlagsNameTheFlagAndTheRule() throws {
+        #expect(try DurationFlag.parse("1m30s", flag: "--x") == .seconds(90))
+        #expect(try DurationFlag.parse("0s", flag: "--x", allowZero: true) == .zero)
+        #expect { try DurationFlag.parse("0s", flag: "--x") } throws: { "\($0)".contains("--x must be positive") }
+        #expect { try DurationFlag.parse("10", flag: "--timeout") } throws: { "\($0)".contains("--timeout") && "\($0)".contains("unit") }
+    }
+
+    @Test func leaderElectionTimingsMustNest() throws {
+        let ok = try LeaderElectionOptions.parse(["--leader-elect-lease-duration", "6s", "--leader-elect-renew-deadline", "4s", "--leader-elect-retry-period", "1s", "--identity", "r1"])
+        let config = try #require(try ok.config(leaseName: "l", namespace: "ns"))
+        #expect(config.leaseDuration == .seconds(6) && config.renewDeadline == .seconds(4) && config.retryPeriod == .seconds(1))
+        #expect(config.identity == "r1")
+        #expect(throws: (any Error).self) {
+            try LeaderElectionOptions.parse(["--leader-elect-lease-duration", "2s", "--leader-elect-renew-deadline", "4s"])
+        }
+        let off = try LeaderElectionOptions.parse(["--no-leader-elect"])
+        #expect(try off.config(leaseName: "l", namespace: "ns") == nil)
+    }
+
+    @Test func monitoringPortRange() {
+        #expect(throws: (any Error).self) { try MonitoringOptions.parse(["--metrics-port", "70000"]) }
+        #expect((try? MonitoringOptions.parse(["--metrics-port", "0"]))?.metricsPort == 0)
+    }
+}
+
+/// The monitoring server on loopback: metrics, liveness, and a readiness that says what it waits for.
+@Suite struct MonitoringServerTests {
+    @Test func readinessSaysWhatItWaitsFor() async throws {
+        let waiting = Mutex<String?>("the configuration")
+        let monitoring = MonitoringServer(host: "127.0.0.1", port: 0, metrics: { "metallb_test 1\n" }, readiness: { waiting.withLock { $0 } })
+        let run = Task { try await monitoring.run() }
+        defer { run.cancel() }
+        var port: Int?
+        for _ in 0..<200 {
+            port = monitoring.server.localPort
+            if port != nil { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let p = try #require(port)
+        func get(_ path: String) async throws -> (Int, String) {
+            let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(p)\(path)")!)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        }
+        let notReady = try await get("/readyz")
+        #expect(notReady.0 == 503 && notReady.1.contains("the configuration"))
+        #expect(try await get("/healthz").0 == 200)
+        #expect(try await get("/metrics").1.contains("metallb_test 1"))
+        waiting.withLock { $0 = nil }
+        #expect(try await get("/readyz").0 == 200)
+        #expect(try await get("/nope").0 == 404)
+    }
+}
