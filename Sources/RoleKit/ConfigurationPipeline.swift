@@ -171,20 +171,17 @@ extension Configuration {
     /// of pools and MetalLB objects, and their resourceVersions and managed fields.
     public var withoutStatus: Configuration {
         var c = self
-        c.ipAddressPools = c.ipAddressPools.map {
-            var p = $0
-            p.status = nil
-            p.metadata.resourceVersion = nil
-            p.metadata.managedFields = nil
-            return p
-        }
-        c.metalLBs = c.metalLBs.map {
-            var m = $0
-            m.status = nil
-            m.metadata.resourceVersion = nil
-            m.metadata.managedFields = nil
-            return m
-        }
+        c.ipAddressPools = c.ipAddressPools.map { Self.unversioned($0, clearing: \.status) }
+        c.metalLBs = c.metalLBs.map { Self.unversioned($0, clearing: \.status) }
         return c
+    }
+
+    /// `object` without `status`, its resourceVersion and its managed fields.
+    static func unversioned<T: KubeObject, S>(_ object: T, clearing status: WritableKeyPath<T, S?>) -> T {
+        var o = object
+        o[keyPath: status] = nil
+        o.metadata.resourceVersion = nil
+        o.metadata.managedFields = nil
+        return o
     }
 }

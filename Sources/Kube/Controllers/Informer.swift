@@ -181,16 +181,7 @@ public actor Informer<T: KubeObject> {
         switch event {
         case .added(let o), .modified(let o):
             lastResourceVersion = o.metadata.resourceVersion ?? lastResourceVersion
-            let key = o.key
-            let old = cache[key]
-            if let old, old.metadata.resourceVersion == o.metadata.resourceVersion { return }
-            store(o)
-            eventCount += 1
-            if let old {
-                for h in handlers { await h.onUpdate(old, o) }
-            } else {
-                for h in handlers { await h.onAdd(o) }
-            }
+            await storeAndNotify(o)
         case .deleted(let o):
             lastResourceVersion = o.metadata.resourceVersion ?? lastResourceVersion
             guard let old = remove(o.key) else { return }
@@ -214,16 +205,19 @@ public actor Informer<T: KubeObject> {
                 for h in handlers { await h.onDelete(old) }
             }
         }
-        for (k, o) in fresh {
-            let old = cache[k]
-            if let old, old.metadata.resourceVersion == o.metadata.resourceVersion { continue }
-            store(o)
-            eventCount += 1
-            if let old {
-                for h in handlers { await h.onUpdate(old, o) }
-            } else {
-                for h in handlers { await h.onAdd(o) }
-            }
+        for o in fresh.values { await storeAndNotify(o) }
+    }
+
+    /// Caches `o` and tells the handlers (add or update); nothing when the cache has this resourceVersion already.
+    private func storeAndNotify(_ o: T) async {
+        let old = cache[o.key]
+        if let old, old.metadata.resourceVersion == o.metadata.resourceVersion { return }
+        store(o)
+        eventCount += 1
+        if let old {
+            for h in handlers { await h.onUpdate(old, o) }
+        } else {
+            for h in handlers { await h.onAdd(o) }
         }
     }
 

@@ -51,6 +51,11 @@ public actor WorkQueue<Item: Hashable & Sendable> {
         guard !isShuttingDown, !dirty.contains(item) else { return }
         dirty.insert(item)
         if processing.contains(item) { return }
+        handOut(item)
+    }
+
+    /// Gives a dirty item to a waiting worker, or queues it.
+    private func handOut(_ item: Item) {
         if !waiters.isEmpty {
             dirty.remove(item)
             processing.insert(item)
@@ -110,15 +115,7 @@ public actor WorkQueue<Item: Hashable & Sendable> {
     /// Marks the item as processed; if it was added meanwhile, it is queued again.
     public func done(_ item: Item) {
         processing.remove(item)
-        if dirty.contains(item) {
-            if !waiters.isEmpty {
-                dirty.remove(item)
-                processing.insert(item)
-                waiters.removeFirst().resume(returning: item)
-            } else {
-                queue.append(item)
-            }
-        }
+        if dirty.contains(item) { handOut(item) }
         if isShuttingDown && queue.isEmpty {
             for w in waiters { w.resume(returning: nil) }
             waiters.removeAll()

@@ -115,7 +115,11 @@ public struct CustomResourceDefinitionStatus: Codable, Sendable, Hashable {
 }
 
 /// apiextensions.k8s.io/v1 CustomResourceDefinitionCondition (Established, NamesAccepted, ...).
-public struct CustomResourceDefinitionCondition: Codable, Sendable, Hashable {
+public typealias CustomResourceDefinitionCondition = ResourceCondition
+
+/// The condition several built-in kinds share (CustomResourceDefinition, DaemonSet): type, status, transition time,
+/// reason, message. (metav1.Condition, with observedGeneration, is `Condition`.)
+public struct ResourceCondition: Codable, Sendable, Hashable {
     public var type: String
     public var status: String
     public var lastTransitionTime: String?

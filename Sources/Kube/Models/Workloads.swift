@@ -221,19 +221,5 @@ public struct DaemonSetStatus: Codable, Sendable, Hashable {
     }
 }
 
-/// apps/v1 DaemonSetCondition.
-public struct DaemonSetCondition: Codable, Sendable, Hashable {
-    public var type: String
-    public var status: String
-    public var lastTransitionTime: String?
-    public var reason: String?
-    public var message: String?
-
-    public init(type: String, status: String, lastTransitionTime: String? = nil, reason: String? = nil, message: String? = nil) {
-        self.type = type
-        self.status = status
-        self.lastTransitionTime = lastTransitionTime
-        self.reason = reason
-        self.message = message
-    }
-}
+/// apps/v1 DaemonSetCondition: the same five fields as a CRD's condition.
+public typealias DaemonSetCondition = ResourceCondition
