@@ -11,7 +11,7 @@ func allocatorPools(_ config: Configuration) throws -> [IPAM.Pool] {
     return try config.ipAddressPools.map { p in
         let alloc = p.spec.serviceAllocation
         return try IPAM.Pool(
-            name: p.name, parsing: p.spec.addresses, autoAssign: p.spec.autoAssign ?? true,
+            name: p.name, addresses: try AddressSet(parsing: p.spec.addresses), autoAssign: p.spec.autoAssign ?? true,
             avoidBuggyIPs: p.spec.avoidBuggyIPs ?? false, priority: alloc?.priority ?? 0,
             namespaces: alloc?.namespaces ?? [], namespaceSelectors: alloc?.namespaceSelectors ?? [],
             serviceSelectors: alloc?.serviceSelectors ?? [])

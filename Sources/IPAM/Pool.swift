@@ -42,23 +42,6 @@ public struct Pool: Hashable, Sendable {
         self.serviceSelectors = serviceSelectors
     }
 
-    /// Same as the memberwise initializer, parsing spec.addresses text.
-    public init(
-        name: String,
-        parsing addresses: [String],
-        autoAssign: Bool = true,
-        avoidBuggyIPs: Bool = false,
-        priority: Int = 0,
-        namespaces: [String] = [],
-        namespaceSelectors: [LabelSelector] = [],
-        serviceSelectors: [LabelSelector] = []
-    ) throws(IPParseError) {
-        self.init(
-            name: name, addresses: try AddressSet(parsing: addresses), autoAssign: autoAssign,
-            avoidBuggyIPs: avoidBuggyIPs, priority: priority, namespaces: namespaces,
-            namespaceSelectors: namespaceSelectors, serviceSelectors: serviceSelectors)
-    }
-
     /// True when serviceAllocation restricts the pool to some namespaces or services ("pinned" in MetalLB).
     public var isRestricted: Bool {
         !namespaces.isEmpty || !namespaceSelectors.isEmpty || !serviceSelectors.isEmpty

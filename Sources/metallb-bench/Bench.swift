@@ -213,7 +213,7 @@ struct IPAMHold: AsyncParsableCommand {
     func run() async throws {
         let family: IPFamily = cidr.contains(":") ? .ipv6 : .ipv4
         var alloc = Allocator()
-        _ = try alloc.setPools([Pool(name: "bench", parsing: [cidr])])
+        _ = try alloc.setPools([Pool(name: "bench", addresses: try AddressSet(parsing: [cidr]))])
         let request = AllocationRequest(families: .single(family), ports: [AllocatedPort(.tcp, 80)])
         let start = ContinuousClock.now
         for i in 0..<n { _ = try alloc.assign(ServiceKey(namespace: "bench", name: "svc-\(i)"), request) }

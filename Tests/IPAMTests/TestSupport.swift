@@ -17,7 +17,7 @@ func pool(
 ) -> Pool {
     do {
         return try Pool(
-            name: name, parsing: addresses, autoAssign: autoAssign, avoidBuggyIPs: avoidBuggyIPs, priority: priority,
+            name: name, addresses: try AddressSet(parsing: addresses), autoAssign: autoAssign, avoidBuggyIPs: avoidBuggyIPs, priority: priority,
             namespaces: namespaces, namespaceSelectors: namespaceSelectors, serviceSelectors: serviceSelectors)
     } catch {
         preconditionFailure("bad test pool \(addresses): \(error)")
