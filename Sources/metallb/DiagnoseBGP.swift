@@ -48,6 +48,7 @@ struct DiagnoseBGP: AsyncParsableCommand {
     @Option(help: "Next hop for the advertised prefixes; give one IPv4 and/or one IPv6 (default: the session's local address).")
     var nextHop: [String] = []
     @Option(help: "Stop after this many seconds (default: until interrupted).") var duration: Double?
+    @Option(help: "Log level of the BGP and BFD libraries: all, debug, info, warn, error or none.") var logLevel: LogLevelOption = .info
     @Flag(help: "Run BFD (RFC 5880/5881, single hop, UDP 3784) with the peer; when BFD goes down the BGP session is torn down at once. Needs --source.")
     var bfd = false
     @Option(help: "BFD: the slowest rate at which we want the peer's packets, ms.") var bfdReceiveInterval: UInt32 = 300
@@ -86,6 +87,7 @@ struct DiagnoseBGP: AsyncParsableCommand {
     }
 
     func run() async throws {
+        logLevel.bootstrap()
         guard let peerAddr = IPAddress(peer) else { throw ValidationError("--peer") }
         let src = source.flatMap { IPAddress($0) }
         let rid = routerId.flatMap { IPv4Address($0) } ?? source.flatMap { IPv4Address($0) } ?? .any
