@@ -155,13 +155,7 @@ struct ConfigurationValidator {
 
     /// The indices of the pools an advertisement selects (all when it names none and selects none).
     func selectedPools(_ names: [String]?, _ selectors: [LabelSelector]?) -> [Int] {
-        let names = names ?? []
-        let selectors = selectors ?? []
-        if names.isEmpty && selectors.isEmpty { return Array(c.ipAddressPools.indices) }
-        return c.ipAddressPools.indices.filter { i in
-            let p = c.ipAddressPools[i]
-            return names.contains(p.metadata.name ?? "") || selectors.contains { $0.matches(p.metadata.labels ?? [:]) }
-        }
+        c.poolIndices(named: names, selectedBy: selectors)
     }
 
     /// Names of the nodes selected by `selectors` (all when empty); nil when the nodes are unknown.

@@ -1,28 +1,13 @@
+import API
 import NetAddress
 import IPAM
 import Kube
 import RoleKit
 
-/// The annotations MetalLB reads on a Service, current and legacy spellings.
-public enum ServiceAnnotations {
-    public static let loadBalancerIPs = ["metallb.io/loadBalancerIPs", "metallb.universe.tf/loadBalancerIPs"]
-    public static let addressPool = ["metallb.io/address-pool", "metallb.universe.tf/address-pool"]
-    public static let allowSharedIP = ["metallb.io/allow-shared-ip", "metallb.universe.tf/allow-shared-ip"]
-}
-
 /// Why a Service cannot be turned into an allocation request; the text goes into an Event.
 public struct ServiceRequestError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
-}
-
-/// Whether this controller handles the Service at all: only `type: LoadBalancer`, and
-/// `spec.loadBalancerClass` must equal the configured class (`--lb-class`); with no class
-/// configured, only Services without a class are ours (another implementation owns the rest).
-public func isManaged(_ service: Service, loadBalancerClass: String?) -> Bool {
-    guard service.spec?.type == "LoadBalancer" else { return false }
-    let cls = service.spec?.loadBalancerClass.flatMap { $0.isEmpty ? nil : $0 }
-    return cls == loadBalancerClass.flatMap { $0.isEmpty ? nil : $0 }
 }
 
 /// Maps a Service to what the allocator needs, as MetalLB reads it: requested addresses from

@@ -12,12 +12,17 @@ public struct FailoverRequest: Hashable, Sendable {
     public var candidates: Set<String>?
     /// Interfaces to answer on; nil: every interface the announcer serves.
     public var interfaces: Set<String>?
+    /// How much each candidate is preferred (`preferredNodeSelectors` weights): the election is among the live
+    /// candidates with the highest preference only; absent nodes count 0.
+    public var preference: [String: Int]
 
-    public init(serviceKey: String, ips: [IPAddress], candidates: Set<String>? = nil, interfaces: Set<String>? = nil) {
+    public init(serviceKey: String, ips: [IPAddress], candidates: Set<String>? = nil, interfaces: Set<String>? = nil,
+                preference: [String: Int] = [:]) {
         self.serviceKey = serviceKey
         self.ips = ips
         self.candidates = candidates
         self.interfaces = interfaces
+        self.preference = preference
     }
 }
 
@@ -29,8 +34,11 @@ public enum FailoverPlan {
     public static func owned(by node: String, requests: [FailoverRequest], alive: Set<String>?) -> Set<ServiceIP> {
         guard let alive else { return [] }
         let live = alive.union([node])
-        return Election.owned(by: node, requests.map {
-            ElectionRequest(serviceKey: $0.serviceKey, ips: $0.ips, eligibleNodes: $0.candidates.map { $0.intersection(live) } ?? live)
+        return Election.owned(by: node, requests.map { r in
+            let eligible = r.candidates.map { $0.intersection(live) } ?? live
+            // Preferred nodes first: a lower tier takes over only when no live node of a higher one is left.
+            let best = eligible.map { r.preference[$0] ?? 0 }.max() ?? 0
+            return ElectionRequest(serviceKey: r.serviceKey, ips: r.ips, eligibleNodes: eligible.filter { (r.preference[$0] ?? 0) == best })
         })
     }
 

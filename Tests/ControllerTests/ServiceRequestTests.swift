@@ -1,3 +1,4 @@
+import API
 import IPAM
 import Kube
 import Testing
