@@ -107,7 +107,7 @@ let package = Package(
         // The speaker role: today the Layer 2 failover and BGP-with-BFD wiring the speaker is built on.
         .target(
             name: "Speaker",
-            dependencies: ["NetAddress", "API", "Kube", "Layer2", "Membership", "BGP", "BFD"],
+            dependencies: ["NetAddress", "API", "Kube", "RoleKit", "Layer2", "Membership", "BGP", "BFD", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .executableTarget(

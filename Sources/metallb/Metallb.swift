@@ -34,13 +34,6 @@ struct OperatorCommand: AsyncParsableCommand {
     func run() async throws { throw NotImplemented(role: "operator") }
 }
 
-struct SpeakerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "speaker", abstract: "Run a speaker (one per node): announces Service IPs over Layer 2 (ARP/NDP) or BGP.")
-    @OptionGroup var options: RoleOptions
-    func run() async throws { throw NotImplemented(role: "speaker") }
-}
-
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
     @Option(name: .shortAndLong, help: "Output format: text or json.")

@@ -1,0 +1,287 @@
+import API
+import Kube
+import Layer2
+import Logging
+import Membership
+import NetAddress
+import RoleKit
+import Synchronization
+
+/// How a speaker runs: who it is and how it finds the others.
+public struct SpeakerSettings: Sendable {
+    public var node: String
+    public var namespace: String
+    /// This speaker's Pod (owner of the status objects it writes); nil outside a cluster.
+    public var podName: String?
+    public var loadBalancerClass: String?
+    public var ignoreExcludeLabel = false
+    /// The membership port every speaker listens on.
+    public var memberPort: UInt16 = 7946
+    /// The label selector that finds the speaker Pods (the membership's members).
+    public var memberLabels = "app=metallb,component=speaker"
+    /// The address the membership binds to; nil: this node's InternalIP.
+    public var bindAddress: IPAddress?
+    /// Interfaces to answer on; empty: `Layer2Interfaces.suitable()` at start.
+    public var interfaces: [String] = []
+    public var keyring: MembershipKeyring
+    public var membership = MembershipConfig()
+    public var announcer = Announcer.Configuration()
+
+    public init(node: String, namespace: String, keyring: MembershipKeyring) {
+        self.node = node
+        self.namespace = namespace
+        self.keyring = keyring
+    }
+}
+
+/// A speaker's Layer 2 half, wired: the configuration pipeline (`ConfigurationState` `speaker-<node>`), informers
+/// from the shared cache, the planner for every Service, `Layer2Failover` for the takeover, and the ServiceL2Status
+/// objects and Events that say who announces and why nobody does.
+public final class SpeakerRuntime: Sendable {
+    public let client: KubeClient
+    public let settings: SpeakerSettings
+    let logger = Logger(label: "speaker")
+    private let state = Mutex(Shared())
+
+    struct Shared {
+        var failover: Layer2Failover?
+        var configured = false
+        /// The last Event reason told per Service (not repeated on every reconcile).
+        var told: [String: String] = [:]
+        var waiting = "the caches and the configuration"
+    }
+
+    public static let announceKey = ObjectKey(namespace: nil, name: "announcements")
+
+    public init(client: KubeClient, settings: SpeakerSettings) {
+        self.client = client
+        self.settings = settings
+    }
+
+    /// Nil when ready, else what the speaker still waits for: a valid configuration, and a membership that has
+    /// heard from the others (the speaker answers nothing before).
+    public var readiness: String? {
+        state.withLock { s in
+            if !s.configured { return s.waiting }
+            if s.failover?.alive == nil { return "the membership (no member heard yet)" }
+            return nil
+        }
+    }
+
+    /// The Service IPs this node announces now.
+    public var owned: Set<ServiceIP> { state.withLock { $0.failover?.owned ?? [] } }
+
+    /// Runs until the calling task is cancelled; then stops answering, tells the others it leaves, and removes its
+    /// status objects.
+    public func run() async throws {
+        let s = settings
+        let cache = InformerCache(client: client)
+        let tracker = ConfigurationTracker()
+        let informers = await ConfigurationInformers(cache: cache, namespace: s.namespace)
+        let recorder = EventRecorder(client: client, component: "metallb-speaker", host: s.node)
+        let services = await cache.informer(Service.self)
+        let slices = await cache.informer(EndpointSlice.self, resource: try await client.endpointSliceResourceType())
+        let nodes = await cache.informer(Node.self)
+        let pods = await cache.informer(Pod.self, namespace: s.namespace, options: ListOptions(labelSelector: s.memberLabels))
+        let statuses = await cache.informer(ServiceL2Status.self, namespace: s.namespace,
+                                            options: ListOptions(labelSelector: "\(Layer2StatusPlan.nodeLabel)=\(s.node)"))
+
+        let announce = Controller(name: "speaker.announce", reconciler: AnnounceReconciler(runtime: self, tracker: tracker, services: services,
+                                  slices: slices, nodes: nodes, pods: pods, statuses: statuses, recorder: recorder), workers: 1)
+        let queue = announce.queue
+        let key = Self.announceKey
+        let one: @Sendable (any Sendable) -> [ObjectKey] = { _ in [key] }
+        for informer in [services, slices, nodes, pods, statuses] as [any Sendable] {
+            switch informer {
+            case let i as Informer<Service>: await announce.watch(i, map: one)
+            case let i as Informer<EndpointSlice>: await announce.watch(i, map: one)
+            case let i as Informer<Node>: await announce.watch(i, map: one)
+            case let i as Informer<Pod>: await announce.watch(i, map: one)
+            case let i as Informer<ServiceL2Status>: await announce.watch(i, map: one)
+            default: break
+            }
+        }
+        let config = Controller(name: "speaker.configuration", reconciler: ConfigurationReconciler(
+            client: client, informers: informers, tracker: tracker, stateObject: .forSpeaker(node: s.node, namespace: s.namespace),
+            fieldManager: "metallb-speaker", recorder: recorder, onValid: { await queue.add(key) }), workers: 1)
+        await informers.watch(with: config, key: ObjectKey(namespace: s.namespace, name: MetalLBAPI.speakerConfigurationStateName(node: s.node)))
+
+        // The membership needs this node's address: the Node object has it.
+        await nodes.start()
+        await nodes.waitForSync()
+        let bind: IPAddress
+        if let a = s.bindAddress {
+            bind = a
+        } else {
+            let me = await nodes.get(namespace: nil, name: s.node)
+            guard let text = me?.status?.addresses?.first(where: { $0.type == "InternalIP" })?.address, let a = IPAddress(text) else {
+                await nodes.stop()
+                throw SpeakerError.noNodeAddress(s.node)
+            }
+            bind = a
+        }
+        let interfaces = s.interfaces.isEmpty ? Layer2Interfaces.suitable() : s.interfaces
+        guard !interfaces.isEmpty else {
+            await nodes.stop()
+            throw SpeakerError.noInterface
+        }
+        let announcer = try Announcer(interfaces: interfaces, configuration: s.announcer)
+        let failover = try Layer2Failover(node: s.node, announcer: announcer, membership: s.membership,
+                                          bind: SocketEndpoint(address: bind, port: s.memberPort), keyring: s.keyring)
+        try failover.start()
+        state.withLock { $0.failover = failover }
+        logger.info("answering", metadata: [
+            "node": "\(s.node)", "interfaces": "\(interfaces)", "membership": "\(bind):\(s.memberPort)",
+            "scheduling": "\(failover.membership.schedulingOutcome.map { "\($0)" } ?? "pending")",
+            "placement": "\(failover.membership.threadPlacement.map { "\($0)" } ?? "")",
+        ])
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await config.run() }
+            group.addTask { await announce.run() }
+            // A membership change moves ownership (on the membership thread); the status objects follow here.
+            group.addTask {
+                for await _ in failover.membership.changes() { await queue.add(key) }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        // Silence first, then leave: the others take over after our last answer.
+        failover.stop()
+        await nodes.stop()
+        for object in await statuses.list() {
+            _ = try? await client.resource(ServiceL2Status.self, namespace: s.namespace).deleteIfExists(object.metadata.name ?? "")
+        }
+        logger.info("stopped")
+    }
+
+    func setConfigured(_ configured: Bool) { state.withLock { $0.configured = configured } }
+
+    var failover: Layer2Failover? { state.withLock { $0.failover } }
+
+    /// Whether `reason` is news for `service` (then it is remembered).
+    func shouldTell(_ service: String, _ reason: String) -> Bool {
+        state.withLock { s in
+            guard s.told[service] != reason else { return false }
+            s.told[service] = reason
+            return true
+        }
+    }
+
+    func forget(_ services: Set<String>) { state.withLock { s in s.told = s.told.filter { services.contains($0.key) } } }
+}
+
+public enum SpeakerError: Error, CustomStringConvertible {
+    case noNodeAddress(String)
+    case noInterface
+
+    public var description: String {
+        switch self {
+        case .noNodeAddress(let n): "node \(n) has no InternalIP to run the membership on; give --ml-bind-addr"
+        case .noInterface: "no interface to answer on (none is up, takes part in ARP and is not a bridge or bond port); give --interface"
+        }
+    }
+}
+
+/// One reconcile for every change: members from the speaker Pods, the plan for every Service, the failover's
+/// requests, then the ServiceL2Status objects and Events for what this node announces.
+struct AnnounceReconciler: Reconciler {
+    let runtime: SpeakerRuntime
+    let tracker: ConfigurationTracker
+    let services: Informer<Service>
+    let slices: Informer<EndpointSlice>
+    let nodes: Informer<Node>
+    let pods: Informer<Pod>
+    let statuses: Informer<ServiceL2Status>
+    let recorder: EventRecorder
+
+    func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
+        guard let failover = runtime.failover else { return .done }
+        let s = runtime.settings
+        var members: [String: SocketEndpoint] = [:]
+        for pod in await pods.list() {
+            guard let node = pod.spec?.nodeName, let ip = pod.status?.podIP.flatMap({ IPAddress($0) }) else { continue }
+            members[node] = SocketEndpoint(address: ip, port: s.memberPort)
+        }
+        // This node is a member whether or not its Pod is listed yet (outside a cluster there is none).
+        if members[s.node] == nil, let bound = failover.membership.boundAddress { members[s.node] = bound }
+        failover.setMembers(members)
+
+        guard let config = await tracker.current else { return .done }
+        runtime.setConfigured(true)
+        let inputs = Layer2Inputs(configuration: config, nodes: await nodes.list(), ignoreExcludeLabel: s.ignoreExcludeLabel,
+                                  loadBalancerClass: s.loadBalancerClass)
+        var plans: [Layer2Plan] = []
+        var byKey: [String: Service] = [:]
+        for service in await services.list() {
+            let serviceKey = "\(service.metadata.namespace ?? "")/\(service.metadata.name ?? "")"
+            let endpoints = await slices.list(index: InformerCache.serviceIndex, value: serviceKey)
+            let plan = Layer2Planner.plan(service, endpoints: endpoints, in: inputs)
+            if plan.outcome == .notManaged { continue }
+            plans.append(plan)
+            byKey[serviceKey] = service
+        }
+        let requests = plans.compactMap { $0.failoverRequest(node: s.node) }
+        failover.setRequests(requests)
+        let owned = Set(failover.owned.map(\.serviceKey))
+
+        // Status objects: one per Service this node announces.
+        var desired: Set<Layer2StatusPlan.Desired> = []
+        for r in requests where owned.contains(r.serviceKey) {
+            let parts = r.serviceKey.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            desired.insert(Layer2StatusPlan.Desired(serviceNamespace: parts[0], serviceName: parts[1], interfaces: Array(r.interfaces ?? [])))
+        }
+        try await write(Layer2StatusPlan.writes(desired: desired, existing: await statuses.list()))
+
+        // Events: the owner says it announces; for a Service nobody may announce, one speaker (the first live
+        // member by name) says why, so the Service gets one Event and not one per node.
+        let reporter = (failover.alive ?? []).union([s.node]).min() == s.node
+        for plan in plans {
+            guard let service = byKey[plan.serviceKey] else { continue }
+            switch plan.outcome {
+            case .announce:
+                if owned.contains(plan.serviceKey), runtime.shouldTell(plan.serviceKey, "nodeAssigned/\(s.node)") {
+                    recorder.emit(service, .normal, reason: "nodeAssigned", message: "announcing from node \"\(s.node)\" with protocol \"layer2\"")
+                } else if !owned.contains(plan.serviceKey) {
+                    _ = runtime.shouldTell(plan.serviceKey, "elsewhere")
+                }
+            case .nobody(let reason, let message):
+                if reporter, runtime.shouldTell(plan.serviceKey, reason) {
+                    recorder.emit(service, .warning, reason: reason, message: "no node announces this Service over Layer 2: \(message)")
+                }
+            case .notManaged:
+                break
+            }
+        }
+        runtime.forget(Set(byKey.keys))
+        return .done
+    }
+
+    func write(_ writes: [Layer2StatusPlan.Write]) async throws {
+        let s = runtime.settings
+        let client = runtime.client.resource(ServiceL2Status.self, namespace: s.namespace)
+        var owner: OwnerReference?
+        if let pod = s.podName, let p = await pods.get(namespace: s.namespace, name: pod), let uid = p.metadata.uid {
+            owner = OwnerReference(apiVersion: "v1", kind: "Pod", name: pod, uid: uid)
+        }
+        for w in writes {
+            switch w {
+            case .create(let d):
+                let created = try await client.create(Layer2StatusPlan.object(d, node: s.node, namespace: s.namespace, owner: owner))
+                try await setStatus(created.metadata.name ?? "", d, client)
+            case .update(let name, let d):
+                try await setStatus(name, d, client)
+            case .delete(let name):
+                _ = try await client.deleteIfExists(name)
+            }
+        }
+    }
+
+    func setStatus(_ name: String, _ d: Layer2StatusPlan.Desired, _ client: ResourceClient<ServiceL2Status>) async throws {
+        var o = ServiceL2Status(metadata: ObjectMeta(name: name, namespace: runtime.settings.namespace),
+                                status: Layer2StatusPlan.status(d, node: runtime.settings.node))
+        o.setTypeMeta()
+        _ = try await client.apply(o, name: name, fieldManager: "metallb-speaker", force: true, subresource: "status")
+    }
+}
