@@ -159,7 +159,7 @@ let package = Package(
         .testTarget(name: "APITests", dependencies: ["API", "NetAddress", "Kube", "KubeTestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "RoleKit", "NetAddress", "Kube", "IPAM", "API", "KubeTestSupport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RoleKitTests", dependencies: ["RoleKit", "Kube", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strict),
-        .testTarget(name: "SpeakerTests", dependencies: ["Speaker", "API", "Kube", "NetAddress", "Layer2", "Membership", "BGP", "BFD", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "SpeakerTests", dependencies: ["Speaker", "API", "Kube", "KubeTestSupport", "NetAddress", "Layer2", "Membership", "BGP", "BFD", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "Layer2Tests",
             dependencies: ["Layer2", "NetAddress", "TestSupport"],

@@ -149,9 +149,17 @@ public final class SpeakerRuntime: Sendable {
         // Silence first, then leave: the others take over after our last answer.
         failover.stop()
         await nodes.stop()
-        for object in await statuses.list() {
-            _ = try? await client.resource(ServiceL2Status.self, namespace: s.namespace).deleteIfExists(object.metadata.name ?? "")
-        }
+        // The role is shutting down, so this task is cancelled: the removal runs in a task of its own, which is not.
+        let client = self.client, logger = self.logger
+        await Task {
+            let mine = client.resource(ServiceL2Status.self, namespace: s.namespace)
+            do {
+                let objects = try await mine.listAll(ListOptions(labelSelector: "\(Layer2StatusPlan.nodeLabel)=\(s.node)")).items
+                for o in objects { _ = try await mine.deleteIfExists(o.metadata.name ?? "") }
+            } catch {
+                logger.warning("could not remove this node's ServiceL2Status objects", metadata: ["error": "\(error)"])
+            }
+        }.value
         logger.info("stopped")
     }
 
