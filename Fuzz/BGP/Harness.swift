@@ -6,6 +6,7 @@
 // frame decoded in turn. Decode errors are expected and fine; a trap, a hang, a leak or a broken invariant
 // below is a bug, reported by `invariant` aborting so libFuzzer saves the input.
 
+import NetAddress
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -31,7 +31,7 @@ let localName = "node-a"
 let peerNames = ["node-b", "node-c", "node-d", "node-e"]
 let allNames = [localName] + peerNames + ["node-z"]
 let allIDs = allNames.map { MemberID(name: $0) }
-let peerAddresses = (0 ..< peerNames.count).map { try! MemberAddress(host: "192.0.2.\($0 + 2)", port: 7946) }
+let peerAddresses = (0 ..< peerNames.count).map { SocketEndpoint(address: .v4(IPv4Address(192, 0, 2, UInt8($0 + 2))), port: 7946) }
 
 // MARK: - Codec
 
@@ -133,8 +133,8 @@ struct Driver {
         self.input = input
     }
 
-    var addresses: [String: MemberAddress] {
-        var list: [String: MemberAddress] = [:]
+    var addresses: [String: SocketEndpoint] {
+        var list: [String: SocketEndpoint] = [:]
         for (i, n) in peerNames.enumerated() where members.contains(n) { list[n] = peerAddresses[i] }
         return list
     }
