@@ -91,16 +91,11 @@ public final class SpeakerRuntime: Sendable {
         let queue = announce.queue
         let key = Self.announceKey
         let one: @Sendable (any Sendable) -> [ObjectKey] = { _ in [key] }
-        for informer in [services, slices, nodes, pods, statuses] as [any Sendable] {
-            switch informer {
-            case let i as Informer<Service>: await announce.watch(i, map: one)
-            case let i as Informer<EndpointSlice>: await announce.watch(i, map: one)
-            case let i as Informer<Node>: await announce.watch(i, map: one)
-            case let i as Informer<Pod>: await announce.watch(i, map: one)
-            case let i as Informer<ServiceL2Status>: await announce.watch(i, map: one)
-            default: break
-            }
-        }
+        await announce.watch(services, map: one)
+        await announce.watch(slices, map: one)
+        await announce.watch(nodes, map: one)
+        await announce.watch(pods, map: one)
+        await announce.watch(statuses, map: one)
         let config = Controller(name: "speaker.configuration", reconciler: ConfigurationReconciler(
             client: client, informers: informers, tracker: tracker, stateObject: .forSpeaker(node: s.node, namespace: s.namespace),
             fieldManager: "metallb-speaker", recorder: recorder, onValid: { await queue.add(key) }), workers: 1)
