@@ -29,7 +29,11 @@ struct Common: ParsableArguments {
 }
 
 func emit(_ fields: [String: JSONValue]) {
-    let data = try! KubeJSON.encoder.encode(JSONValue.object(fields))
+    // A JSONValue always encodes; were it ever not to, say so rather than trap.
+    guard let data = try? KubeJSON.encoder.encode(JSONValue.object(fields)) else {
+        print(#"{"error":"the result could not be encoded"}"#)
+        return
+    }
     print(String(decoding: data, as: UTF8.self))
 }
 
