@@ -185,6 +185,8 @@ final class CraftedBGPPeer: @unchecked Sendable {
         let port = try await speaker.listen(address: Self.lo, port: 0)
         let peer = try await speaker.addPeer(passiveConfig(policy))
         let crafted = CraftedBGPPeer(port: port, prefixes: Self.tableSize)
+        let heavy = await HeavyTestLock.acquire()
+        defer { heavy.unlock() }
         let rss0 = Self.rss()
         let t0 = ContinuousClock.now
         crafted.start()
@@ -260,5 +262,27 @@ final class CraftedBGPPeer: @unchecked Sendable {
         let st = try await peer.currentStatus()
         #expect(st.establishedCount == 2, "\(st) \(second.progress.withLock { $0 })")
         await speaker.close()
+    }
+}
+
+/// Serialises the flood tests of every test target (and of concurrent test processes) with flock(2) on one file, so
+/// that under `swift test --parallel` two floods never load the 2-core machine at once. Waits without blocking a
+/// thread of the cooperative pool (`acquire`), or, for synchronous tests, by sleeping the calling thread.
+final class HeavyTestLock: Sendable {
+    private let fd: Int32
+    private init(fd: Int32) { self.fd = fd }
+    private static func open() -> Int32 { Glibc.open("/tmp/swift-metallb-flood-tests.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644) }
+    static func acquire() async -> HeavyTestLock {
+        let fd = open()
+        if fd >= 0 { while flock(fd, LOCK_EX | LOCK_NB) != 0 { try? await Task.sleep(for: .milliseconds(20)) } }
+        return HeavyTestLock(fd: fd)
+    }
+    static func acquireBlocking() -> HeavyTestLock {
+        let fd = open()
+        if fd >= 0 { while flock(fd, LOCK_EX | LOCK_NB) != 0 { usleep(20_000) } }
+        return HeavyTestLock(fd: fd)
+    }
+    func unlock() {
+        if fd >= 0 { close(fd) }
     }
 }

@@ -55,7 +55,7 @@ struct Layer2StormTests {
     static let stormed = IPAddress("10.254.0.10")!
     static let stormedV6 = IPAddress("fd00:254::10")!
     static let other = IPAddress("10.254.0.11")!
-    static let frames = Int(ProcessInfo.processInfo.environment["L2_STORM_FRAMES"] ?? "") ?? 40_000
+    static let frames = Int(ProcessInfo.processInfo.environment["L2_STORM_FRAMES"] ?? "") ?? 20_000
 
     /// CPU time (user + system) of this process's thread named `name`, from /proc (nil if not found).
     static func threadCPU(named name: String) -> Duration? {
@@ -85,6 +85,8 @@ struct Layer2StormTests {
         let mac = try #require(announcer.hardwareAddress(of: TestNetwork.nodeInterface))
         announcer.setOwned(ips: [Self.stormed, Self.stormedV6, Self.other])
         #expect(network.arping(Self.other.description, count: 1).macs == [mac])
+        let heavy = HeavyTestLock.acquireBlocking()
+        defer { heavy.unlock() }
         let before = announcer.totalCounters()
         let cpu0 = Self.threadCPU(named: "l2-" + TestNetwork.nodeInterface)
 
@@ -151,6 +153,27 @@ struct Layer2StormTests {
         // over every one-second window the storm touched.
         let windows = Int(elapsed.components.seconds) + 2
         #expect(answered <= windows * 2 * limit.perAddress + 2, "answered \(answered) in \(elapsed)")
+    }
+}
+/// Serialises the flood tests of every test target (and of concurrent test processes) with flock(2) on one file, so
+/// that under `swift test --parallel` two floods never load the 2-core machine at once. Waits without blocking a
+/// thread of the cooperative pool (`acquire`), or, for synchronous tests, by sleeping the calling thread.
+final class HeavyTestLock: Sendable {
+    private let fd: Int32
+    private init(fd: Int32) { self.fd = fd }
+    private static func open() -> Int32 { Glibc.open("/tmp/swift-metallb-flood-tests.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644) }
+    static func acquire() async -> HeavyTestLock {
+        let fd = open()
+        if fd >= 0 { while flock(fd, LOCK_EX | LOCK_NB) != 0 { try? await Task.sleep(for: .milliseconds(20)) } }
+        return HeavyTestLock(fd: fd)
+    }
+    static func acquireBlocking() -> HeavyTestLock {
+        let fd = open()
+        if fd >= 0 { while flock(fd, LOCK_EX | LOCK_NB) != 0 { usleep(20_000) } }
+        return HeavyTestLock(fd: fd)
+    }
+    func unlock() {
+        if fd >= 0 { close(fd) }
     }
 }
 #endif

@@ -10,7 +10,9 @@ import TestSupport
 /// of real members' names with other keys. Nobody is ever suspected, and the flooded node's CPU is measured.
 @Suite("Membership flood", .serialized)
 struct MembershipFloodTests {
-    static let datagrams = Int(ProcessInfo.processInfo.environment["MEMBERSHIP_FLOOD_DATAGRAMS"] ?? "") ?? 150_000
+    static let datagrams = Int(ProcessInfo.processInfo.environment["MEMBERSHIP_FLOOD_DATAGRAMS"] ?? "") ?? 50_000
+    /// Datagrams per second (0: as fast as the flooder can).
+    static let rate = Int(ProcessInfo.processInfo.environment["MEMBERSHIP_FLOOD_RATE"] ?? "") ?? 25_000
     static let maxDuration: Duration = .seconds(4)
 
     /// The forged datagrams, seeded: a quarter each of random garbage, valid-looking heartbeats in real members' names
@@ -78,6 +80,8 @@ struct MembershipFloodTests {
         dst.sin_port = port.bigEndian
         dst.sin_addr.s_addr = inet_addr("127.0.0.1")
 
+        let heavy = await HeavyTestLock.acquire()
+        defer { heavy.unlock() }
         let before = target.counters
         let peerBefore = nodes["fl1"]!.counters
         let cpu0 = target.threadCPUTime ?? .zero
@@ -90,6 +94,11 @@ struct MembershipFloodTests {
                 }
             }
             if rc > 0 { sent += 1 }
+            // Paced in bursts of 100 (a whole interval's worth at once, the harder case for the receiver).
+            if Self.rate > 0, sent % 100 == 0 {
+                let due = t0 + .nanoseconds(Int64(sent) * 1_000_000_000 / Int64(Self.rate))
+                if ContinuousClock.now < due { try await Task.sleep(until: due, clock: .continuous) }
+            }
         }
         let took = ContinuousClock.now - t0
         // Positive signals after the flood: the target read the flood's tail (its drops stop growing only once the
@@ -113,5 +122,27 @@ struct MembershipFloodTests {
         // The target kept sending its heartbeats on time through the flood: one round per interval (10 ms), and its
         // peers kept accepting them (no suspicion above).
         #expect(Double(after.heartbeatRounds - before.heartbeatRounds) >= seconds * 100 * 0.5)
+    }
+}
+
+/// Serialises the flood tests of every test target (and of concurrent test processes) with flock(2) on one file, so
+/// that under `swift test --parallel` two floods never load the 2-core machine at once. Waits without blocking a
+/// thread of the cooperative pool (`acquire`), or, for synchronous tests, by sleeping the calling thread.
+final class HeavyTestLock: Sendable {
+    private let fd: Int32
+    private init(fd: Int32) { self.fd = fd }
+    private static func open() -> Int32 { Glibc.open("/tmp/swift-metallb-flood-tests.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644) }
+    static func acquire() async -> HeavyTestLock {
+        let fd = open()
+        if fd >= 0 { while flock(fd, LOCK_EX | LOCK_NB) != 0 { try? await Task.sleep(for: .milliseconds(20)) } }
+        return HeavyTestLock(fd: fd)
+    }
+    static func acquireBlocking() -> HeavyTestLock {
+        let fd = open()
+        if fd >= 0 { while flock(fd, LOCK_EX | LOCK_NB) != 0 { usleep(20_000) } }
+        return HeavyTestLock(fd: fd)
+    }
+    func unlock() {
+        if fd >= 0 { close(fd) }
     }
 }
