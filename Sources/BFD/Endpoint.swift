@@ -29,6 +29,15 @@ public struct BFDDropCounters: Sendable, Hashable {
     public var invalid: UInt64 = 0
     /// No session for the discriminator or the source address.
     public var noSession: UInt64 = 0
+    /// Read while `BFDEndpoint.maximumBacklog` datagrams already waited for the event loop (a flood, or a stalled
+    /// loop): dropped by the reader thread without being decoded.
+    public var overloaded: UInt64 = 0
+}
+
+/// Datagrams handed from the reader thread to the event loop and not yet handled there.
+private final class Backlog: Sendable {
+    let queued = Atomic<Int>(0)
+    let dropped = Atomic<UInt64>(0)
 }
 
 /// Single-hop BFD (RFC 5881) on one local address: a receive socket on `port` (3784), one send socket on a source port
@@ -54,6 +63,12 @@ public final class BFDEndpoint: Sendable {
     private let wakeFDs: (read: Int32, write: Int32)
     private let reader: ReaderThread
     private let lifecycle = Mutex(Lifecycle())
+    private let backlog = Backlog()
+
+    /// At most this many received datagrams wait for the event loop; the reader drops further ones (counted as
+    /// `BFDDropCounters.overloaded`). Without it a peer flooding faster than the loop handles packets would grow the
+    /// loop's task queue without bound. 1,024 is 10 s of packets at 10 ms from 10 peers: far above normal operation.
+    public static let maximumBacklog = 1024
 
     /// - Parameters:
     ///   - localAddress: an address of this host (in the caller thread's network namespace).
@@ -94,8 +109,17 @@ public final class BFDEndpoint: Sendable {
         core = .makeBoxSendingValue(Core(sendFD: sendFD, peerPort: self.peerPort, loop: loop), eventLoop: loop)
         let loop = self.loop
         let boundCore = self.core
+        let backlog = self.backlog
         reader = ReaderThread(fd: receiveFD, wakeFD: wakeFDs.read) { datagram in
-            loop.execute { boundCore.value.handle(datagram) }
+            guard backlog.queued.wrappingAdd(1, ordering: .relaxed).newValue <= BFDEndpoint.maximumBacklog else {
+                backlog.queued.wrappingSubtract(1, ordering: .relaxed)
+                backlog.dropped.wrappingAdd(1, ordering: .relaxed)
+                return
+            }
+            loop.execute {
+                backlog.queued.wrappingSubtract(1, ordering: .relaxed)
+                boundCore.value.handle(datagram)
+            }
         }
         do throws(BFDEndpointError) {
             try reader.start()
@@ -170,8 +194,13 @@ public final class BFDEndpoint: Sendable {
         return await snapshot().first { $0.peer == address.description }
     }
 
+    /// `BFDDropCounters.overloaded` without going through the event loop.
+    var overloadedSoFar: UInt64 { backlog.dropped.load(ordering: .relaxed) }
+
     public func dropCounters() async -> BFDDropCounters {
-        (try? await onLoop { $0.drops }) ?? BFDDropCounters()
+        var drops = (try? await onLoop { $0.drops }) ?? BFDDropCounters()
+        drops.overloaded = backlog.dropped.load(ordering: .relaxed)
+        return drops
     }
 
     /// Sends AdminDown on every session, stops timers and the reader, closes the sockets. Idempotent; every other call

@@ -33,6 +33,9 @@ public struct BFDSession: Sendable {
     public private(set) var packetsReceived: UInt64 = 0
     public private(set) var packetsSent: UInt64 = 0
     public private(set) var upSince: NIODeadline?
+    /// Polls not answered at once because a Final went out less than half our RequiredMinRxInterval before (a peer
+    /// polling faster than it may send); the next periodic packet carries the Final instead.
+    public private(set) var finalsDeferred: UInt64 = 0
 
     /// Intervals used for timing while a Poll Sequence runs (§6.8.3: an increased TX interval and a reduced RX interval
     /// only take effect once the peer has acknowledged them with F).
@@ -44,6 +47,9 @@ public struct BFDSession: Sendable {
     /// The base interval `nextTransmit` was drawn from, to re-draw only when it shrinks.
     private var scheduledInterval: UInt32 = 0
     private var detectionDeadline: NIODeadline?
+    /// When the last immediate Final went out, and whether a Poll still waits for one.
+    private var lastImmediateFinal: NIODeadline?
+    private var finalOwed = false
     private var random: any RandomNumberGenerator & Sendable
 
     public init(localDiscriminator: UInt32, parameters: BFDParameters,
@@ -117,7 +123,8 @@ public struct BFDSession: Sendable {
         if mayTransmitPeriodically {
             if nextTransmit == nil { nextTransmit = now }
             if let due = nextTransmit, now >= due {
-                actions.append(.send(makePacket(final: false)))
+                actions.append(.send(makePacket(final: finalOwed)))
+                finalOwed = false
                 packetsSent += 1
                 lastTransmit = now
                 scheduleNextTransmit(after: now)
@@ -156,12 +163,24 @@ public struct BFDSession: Sendable {
                 break
             }
         }
-        // §6.8.7: answer a Poll at once, outside the periodic schedule, with F set and P clear.
+        // §6.8.7: answer a Poll at once, outside the periodic schedule, with F set and P clear — at most one such
+        // packet per half RequiredMinRxInterval: a peer may not send faster than that (§6.8.7), so a compliant peer is
+        // always answered at once (its packets come at least 0.75 interval apart), while one polling in every packet
+        // of a flood cannot make us send as fast as it does. A Poll inside that window is answered by the next
+        // periodic packet, which then carries F (a response to the Poll, as §6.5 requires).
         if packet.poll {
-            var reply = makePacket(final: true)
-            reply.poll = false
-            actions.append(.send(reply))
-            packetsSent += 1
+            let spacing = Int64(requiredMinRxInterval / 2)
+            if let last = lastImmediateFinal, now < last + .microseconds(spacing) {
+                finalOwed = true
+                finalsDeferred += 1
+            } else {
+                var reply = makePacket(final: true)
+                reply.poll = false
+                actions.append(.send(reply))
+                packetsSent += 1
+                lastImmediateFinal = now
+                finalOwed = false
+            }
         }
         // §6.8.4: a packet that was not discarded restarts the detection timer.
         if let detection = detectionTimeMicroseconds { detectionDeadline = now + .microseconds(detection) }
@@ -292,6 +311,8 @@ public struct BFDSessionSnapshot: Sendable, Hashable {
     public var remoteDiagnostic: BFDDiagnostic
     public var pollActive: Bool
     public var uptime: Duration?
+    /// Polls answered by the next periodic packet instead of at once (`BFDSession.finalsDeferred`).
+    public var finalsDeferred: UInt64 = 0
 }
 
 extension BFDSession {
@@ -303,6 +324,7 @@ extension BFDSession {
             detectionTime: detectionTime, packetsReceived: packetsReceived, packetsSent: packetsSent,
             localDiagnostic: localDiagnostic, lastDownDiagnostic: lastDownDiagnostic, remoteDiagnostic: remoteDiagnostic,
             pollActive: pollActive,
-            uptime: upSince.map { .nanoseconds(Int64(now.uptimeNanoseconds) - Int64($0.uptimeNanoseconds)) })
+            uptime: upSince.map { .nanoseconds(Int64(now.uptimeNanoseconds) - Int64($0.uptimeNanoseconds)) },
+            finalsDeferred: finalsDeferred)
     }
 }

@@ -3,6 +3,29 @@ import Logging
 import NIOCore
 import NIOPosix
 
+/// What a peer keeps of the routes it receives (the Adj-RIB-In, RFC 4271 §3.2). The speaker only advertises: it needs
+/// no received route, and a router may send it a full Internet table (about a million prefixes), so by default
+/// nothing is stored per prefix.
+public enum ReceivedRoutesPolicy: Sendable, Hashable, CustomStringConvertible {
+    /// Keep no received route, only counts of the prefixes announced and withdrawn (`BGPPeerStatus`): memory for
+    /// received routes is constant whatever the peer sends. The default.
+    case countOnly
+    /// Keep received routes (with their attributes) in the Adj-RIB-In, up to `maximum`; announcements of further new
+    /// prefixes are counted (`BGPPeerStatus.receivedRoutesNotKept`) and dropped, and the session stays up (no Cease /
+    /// Maximum Number of Prefixes Reached: we do not use them for anything). For diagnostics and tests.
+    case keep(maximum: Int)
+
+    /// Keep every received route (tests only: unbounded).
+    public static let keepAll = ReceivedRoutesPolicy.keep(maximum: .max)
+
+    public var description: String {
+        switch self {
+        case .countOnly: "count only"
+        case .keep(let m): m == .max ? "keep all" : "keep up to \(m)"
+        }
+    }
+}
+
 /// Transport and export settings of one peer, around the FSM's `BGPSessionConfig`.
 public struct BGPPeerConfig: Sendable {
     public var session: BGPSessionConfig
@@ -21,10 +44,13 @@ public struct BGPPeerConfig: Sendable {
     /// Next hops for routes without one (else the session's local address).
     public var defaultNextHopIPv4: IPv4Address?
     public var defaultNextHopIPv6: IPv6Address?
+    /// What we keep of the routes the peer sends: by default nothing but counts (see `ReceivedRoutesPolicy`).
+    public var receivedRoutes: ReceivedRoutesPolicy
 
     public init(session: BGPSessionConfig, peerAddress: IPAddress, peerPort: Int = 179, localAddress: IPAddress? = nil,
                 ttl: Int? = nil, password: String? = nil, connectTimeout: Duration = .seconds(10),
-                defaultNextHopIPv4: IPv4Address? = nil, defaultNextHopIPv6: IPv6Address? = nil) {
+                defaultNextHopIPv4: IPv4Address? = nil, defaultNextHopIPv6: IPv6Address? = nil,
+                receivedRoutes: ReceivedRoutesPolicy = .countOnly) {
         self.session = session
         self.peerAddress = peerAddress
         self.peerPort = peerPort
@@ -34,6 +60,7 @@ public struct BGPPeerConfig: Sendable {
         self.connectTimeout = connectTimeout
         self.defaultNextHopIPv4 = defaultNextHopIPv4
         self.defaultNextHopIPv6 = defaultNextHopIPv6
+        self.receivedRoutes = receivedRoutes
     }
 
     /// The peer is in our AS (configured; `.internal` counts as such).
@@ -107,8 +134,18 @@ public struct BGPPeerStatus: Sendable, CustomStringConvertible {
     public var messagesReceived: [MessageType: Int]
     /// Prefixes the peer currently has from us.
     public var prefixesSent: Int
-    /// Prefixes currently in our Adj-RIB-In from the peer.
+    /// Prefixes currently in our Adj-RIB-In from the peer (always 0 with `ReceivedRoutesPolicy.countOnly`).
     public var prefixesReceived: Int
+    /// What is kept of received routes (`BGPPeerConfig.receivedRoutes`).
+    public var receivedRoutesPolicy: ReceivedRoutesPolicy = .countOnly
+    /// Prefixes the peer announced (NLRI and MP_REACH_NLRI, re-announcements included) since the session last came
+    /// up; kept whatever the policy.
+    public var prefixesAnnouncedByPeer: Int = 0
+    /// Prefixes the peer withdrew (including treat-as-withdraw, RFC 7606) since the session last came up.
+    public var prefixesWithdrawnByPeer: Int = 0
+    /// Announcements of new prefixes not stored because the Adj-RIB-In was at `ReceivedRoutesPolicy.keep`'s maximum
+    /// (since the session last came up).
+    public var receivedRoutesNotKept: Int = 0
     public var lastError: String?
     public var lastNotificationSent: NotificationMessage?
     public var lastNotificationReceived: NotificationMessage?
@@ -125,6 +162,10 @@ public struct BGPPeerStatus: Sendable, CustomStringConvertible {
         if let uptime { s += ", up \(uptime.components.seconds)s" }
         s += "; sent [\(counts(messagesSent))], received [\(counts(messagesReceived))]"
         s += "; prefixes sent \(prefixesSent), received \(prefixesReceived)"
+        switch receivedRoutesPolicy {
+        case .countOnly: s += " (count only: the peer announced \(prefixesAnnouncedByPeer), withdrew \(prefixesWithdrawnByPeer))"
+        case .keep: if receivedRoutesNotKept > 0 { s += " (\(receivedRoutesNotKept) not kept: \(receivedRoutesPolicy))" }
+        }
         if let lastError { s += "; last error: \(lastError)" }
         if let n = lastNotificationSent { s += "; last NOTIFICATION sent: \(n)" }
         if let n = lastNotificationReceived { s += "; last NOTIFICATION received: \(n)" }
@@ -161,7 +202,11 @@ public final class BGPPeer: @unchecked Sendable {
 
     private var desired: [AdvertisedRoute] = []
     private var ribOut = AdjRIBOut()
+    /// The Adj-RIB-In; stays empty with `ReceivedRoutesPolicy.countOnly`, at most `maximum` entries with `.keep`.
     private var ribIn: [IPPrefix: ReceivedRoute] = [:]
+    private var announcedByPeer = 0
+    private var withdrawnByPeer = 0
+    private var notKept = 0
     private var establishedOn: ConnectionID?
     private var establishedAt: NIODeadline?
     private var sent: [MessageType: Int] = [:]
@@ -290,6 +335,9 @@ public final class BGPPeer: @unchecked Sendable {
             establishedOn = pa.connection
             establishedAt = .now()
             establishedCount += 1
+            announcedByPeer = 0
+            withdrawnByPeer = 0
+            notKept = 0
             emit(.established(n))
             if let id = pa.connection { syncRIBOut(on: id, initial: true) }
         case .sessionDown(let d):
@@ -531,12 +579,24 @@ public final class BGPPeer: @unchecked Sendable {
 
     private func applyUpdate(_ u: UpdateMessage, errors: [UpdateErrorHandling]) {
         let withdraw = errors.contains { $0.action == .treatAsWithdraw }
-        for p in u.withdrawnPrefixes { ribIn[p] = nil }
-        var attrs = u.attributes
-        attrs.mpReach = nil
-        attrs.mpUnreach = nil
-        for p in u.announcedPrefixes {
-            if withdraw { ribIn[p] = nil } else { ribIn[p] = ReceivedRoute(prefix: p, attributes: attrs, stale: false) }
+        let announced = u.announcedPrefixes
+        let withdrawn = u.withdrawnPrefixes
+        withdrawnByPeer += withdrawn.count + (withdraw ? announced.count : 0)
+        if !withdraw { announcedByPeer += announced.count }
+        if case .keep(let maximum) = config.receivedRoutes {
+            for p in withdrawn { ribIn[p] = nil }
+            var attrs = u.attributes
+            attrs.mpReach = nil
+            attrs.mpUnreach = nil
+            for p in announced {
+                if withdraw {
+                    ribIn[p] = nil
+                } else if ribIn[p] != nil || ribIn.count < maximum {
+                    ribIn[p] = ReceivedRoute(prefix: p, attributes: attrs, stale: false)
+                } else {
+                    notKept += 1
+                }
+            }
         }
         emit(.updateReceived(u, errors: errors))
     }
@@ -622,6 +682,8 @@ public final class BGPPeer: @unchecked Sendable {
         return BGPPeerStatus(
             peer: config.peerAddress, state: session.state, negotiated: neg, uptime: up, messagesSent: sent,
             messagesReceived: received, prefixesSent: ribOut.advertisedCount, prefixesReceived: ribIn.count,
+            receivedRoutesPolicy: config.receivedRoutes, prefixesAnnouncedByPeer: announcedByPeer,
+            prefixesWithdrawnByPeer: withdrawnByPeer, receivedRoutesNotKept: notKept,
             lastError: lastError, lastNotificationSent: lastNotificationSent, lastNotificationReceived: lastNotificationReceived,
             establishedCount: establishedCount, lastDown: lastDown)
     }

@@ -39,12 +39,17 @@ public final class Announcer: Sendable {
         /// answer could point the client back at us. Default 130 ms, the membership timeout; `metallb diagnose l2`
         /// and the speaker set their own timeout. Nil answers whatever the age.
         public var maximumRequestAge: Duration?
+        /// Limits on answers per requester and IP, per IP and per interface (`ReplyRateLimit`: 10, 100 and 1,000 per
+        /// second by default); requests beyond them are not answered and are counted (`Counters.repliesRateLimited`).
+        /// Nil answers every request.
+        public var replyRateLimit: ReplyRateLimit?
 
         public init(announcementRounds: Int = 3, announcementInterval: Duration = .seconds(1),
                     announcementOperations: [ARPOperation] = [.request, .reply],
                     announcementTargetHardwareAddress: MACAddress = .zero,
                     isRouter: Bool = false, padsFrames: Bool = false, readerPriority: Int32? = 5,
-                    maximumRequestAge: Duration? = .milliseconds(130)) {
+                    maximumRequestAge: Duration? = .milliseconds(130),
+                    replyRateLimit: ReplyRateLimit? = ReplyRateLimit()) {
             self.announcementRounds = announcementRounds
             self.announcementInterval = announcementInterval
             self.announcementOperations = announcementOperations
@@ -53,6 +58,7 @@ public final class Announcer: Sendable {
             self.padsFrames = padsFrames
             self.readerPriority = readerPriority
             self.maximumRequestAge = maximumRequestAge
+            self.replyRateLimit = replyRateLimit
         }
     }
 
@@ -72,6 +78,8 @@ public final class Announcer: Sendable {
         public var errors = 0
         /// Requests for owned IPs left unanswered because they were older than `maximumRequestAge` when read.
         public var staleRequestsIgnored = 0
+        /// Requests for owned IPs left unanswered because of `Configuration.replyRateLimit`.
+        public var repliesRateLimited = 0
 
         /// Requests answered: ARP replies plus solicited/DAD NAs.
         public var requestsAnswered: Int { arpRepliesSent + neighborAdvertisementsSent }
@@ -116,7 +124,8 @@ public final class Announcer: Sendable {
                                                 padsFrames: configuration.padsFrames,
                                                 announcementTargetHardwareAddress: configuration.announcementTargetHardwareAddress,
                                                 announcementOperations: configuration.announcementOperations)
-                links[name] = Link(socket: socket, responder: responder)
+                links[name] = Link(socket: socket, responder: responder,
+                                   limiter: configuration.replyRateLimit.map(ReplyRateLimiter.init(limit:)))
                 order.append(name)
             } catch {
                 for link in links.values { link.socket.close() }
@@ -261,6 +270,7 @@ public final class Announcer: Sendable {
             sum.conflictsSeen += c.conflictsSeen
             sum.errors += c.errors
             sum.staleRequestsIgnored += c.staleRequestsIgnored
+            sum.repliesRateLimited += c.repliesRateLimited
         }
     }
 
@@ -312,6 +322,7 @@ private final class Link: Sendable {
         var generation: UInt64 = 0
         var owner: [IPAddress: UInt64] = [:]
         var stopped = false
+        var limiter: ReplyRateLimiter?
     }
 
     let socket: PacketSocket
@@ -320,9 +331,9 @@ private final class Link: Sendable {
     /// Tests: the reader sleeps this long before its next receive (after the current one), as if its CPU were taken away.
     let readerStall = Mutex<Duration?>(nil)
 
-    init(socket: PacketSocket, responder: Layer2Responder) {
+    init(socket: PacketSocket, responder: Layer2Responder, limiter: ReplyRateLimiter?) {
         self.socket = socket
-        self.state = Mutex(State(responder: responder))
+        self.state = Mutex(State(responder: responder, limiter: limiter))
     }
 
     var name: String { socket.interface.name }
@@ -409,11 +420,25 @@ private final class Link: Sendable {
 
     /// Handles one received frame: reply, count, report conflicts.
     func handle(_ frame: [UInt8], stale: Bool = false, onEvent: (@Sendable (Announcer.Event) -> Void)?) {
-        let response: Layer2Response = state.withLock { s in
+        let (response, limited): (Layer2Response, Bool) = state.withLock { s in
             s.counters.framesReceived += 1
-            return s.stopped ? .ignored(.unrelated) : s.responder.handle(frame)
+            let response = s.stopped ? .ignored(.unrelated) : s.responder.handle(frame)
+            guard !stale, s.limiter != nil else { return (response, false) }
+            let key: (MACAddress, IPAddress)? = switch response {
+            case .arpReply(_, let address, let destination): (destination, .v4(address))
+            case .neighborAdvertisement(_, let address, let destination, _): (destination, .v6(address))
+            case .conflict, .ignored: nil
+            }
+            guard let (requester, address) = key else { return (response, false) }
+            if s.limiter?.allow(requester: requester, address: address, now: DispatchTime.now().uptimeNanoseconds) == false {
+                s.counters.repliesRateLimited += 1
+                return (response, true)
+            }
+            return (response, false)
         }
         switch response {
+        case .arpReply where limited, .neighborAdvertisement where limited:
+            break
         case .arpReply where stale, .neighborAdvertisement where stale:
             state.withLock { $0.counters.staleRequestsIgnored += 1 }
         case .arpReply(let reply, _, _), .neighborAdvertisement(let reply, _, _, _):

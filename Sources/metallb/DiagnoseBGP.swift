@@ -102,7 +102,8 @@ struct DiagnoseBGP: AsyncParsableCommand {
         }
         let nh = nextHop.compactMap { IPAddress($0) }
         var cfg = BGPPeerConfig(session: session, peerAddress: peerAddr, peerPort: peerPort, localAddress: src, ttl: multihop,
-                                password: password, connectTimeout: .seconds(max(connectTimeout, 1)))
+                                password: password, connectTimeout: .seconds(max(connectTimeout, 1)),
+                                receivedRoutes: .keep(maximum: 100_000))   // shown in the summary; bounded (docs/bgp.md)
         for a in nh {
             switch a {
             case .v4(let v): cfg.defaultNextHopIPv4 = v

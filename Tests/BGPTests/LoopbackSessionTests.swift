@@ -24,7 +24,7 @@ import NetAddress
                                  passive: passive, families: [.ipv4Unicast, .ipv6Unicast])
         if gr { s.gracefulRestart = GracefulRestartConfig(restartTime: 30, forwardingStatePreserved: true) }
         return BGPPeerConfig(session: s, peerAddress: Self.lo, peerPort: port, password: password, connectTimeout: .seconds(2),
-                             defaultNextHopIPv4: v4("10.201.0.1"), defaultNextHopIPv6: v6("fd00:201::1"))
+                             defaultNextHopIPv4: v4("10.201.0.1"), defaultNextHopIPv6: v6("fd00:201::1"), receivedRoutes: .keepAll)
     }
 
     @Test func openUpdateWithdrawNotification() async throws {
