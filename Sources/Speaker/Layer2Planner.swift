@@ -45,6 +45,8 @@ public struct Layer2Plan: Hashable, Sendable {
 /// (`speaker/layer2_controller.go`'s order and reason strings).
 public enum Layer2Planner {
     public static let excludeLabel = "node.kubernetes.io/exclude-from-external-load-balancers"
+    /// The reasons about the Service's address (no address, not an address, in none of our pools).
+    public static let addressReasons: Set<String> = ["noIPAllocated", "invalidIP", "ipNotAllowed"]
 
     public static func plan(_ service: Service, endpoints: [EndpointSlice], in inputs: Layer2Inputs) -> Layer2Plan {
         let key = "\(service.metadata.namespace ?? "")/\(service.metadata.name ?? "")"

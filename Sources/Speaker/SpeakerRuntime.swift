@@ -227,6 +227,10 @@ struct AnnounceReconciler: Reconciler {
         let requests = plans.compactMap { $0.failoverRequest(node: s.node) }
         failover.setRequests(requests)
         let owned = Set(failover.owned.map(\.serviceKey))
+        runtime.logger.debug("planned", metadata: [
+            "services": "\(plans.count)", "announceable": "\(requests.count)", "owned": "\(owned.sorted())",
+            "alive": "\(failover.alive.map { $0.sorted().description } ?? "not settled")",
+        ])
 
         // Status objects: one per Service this node announces.
         var desired: Set<Layer2StatusPlan.Desired> = []
@@ -250,6 +254,9 @@ struct AnnounceReconciler: Reconciler {
                     _ = runtime.shouldTell(plan.serviceKey, "elsewhere")
                 }
             case .nobody(let reason, let message):
+                // Address problems are the controller's to tell (and a Service whose address is in none of our
+                // pools may well belong to another load balancer); the rest only a speaker can say.
+                guard !Layer2Planner.addressReasons.contains(reason) else { break }
                 if reporter, runtime.shouldTell(plan.serviceKey, reason) {
                     recorder.emit(service, .warning, reason: reason, message: "no node announces this Service over Layer 2: \(message)")
                 }

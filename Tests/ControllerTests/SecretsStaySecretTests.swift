@@ -55,6 +55,9 @@ import TestSupport
             "controller", "--kubeconfig", env.plane.kubeconfig, "--namespace", ns, "--log-level", "all", "--metrics-port", "0",
             "--no-leader-elect", "--webhook-cert-dir", certDir, "--webhook-host", "127.0.0.1",
             "--webhook-port", String(Int.random(in: 20000...30000)),
+            // A class no Service has: this controller must not allocate for other tests' Services (it watches every
+            // namespace); it only has to read the configuration and its Secrets.
+            "--lb-class", "secrets-test-\(UInt32.random(in: 0...UInt32.max))",
         ], name: "secrets-controller")
         defer { child.signal(SIGKILL); child.removeLog() }
 
