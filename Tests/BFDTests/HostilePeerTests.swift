@@ -235,25 +235,4 @@ struct BFDHostilePeerTests {
         return .seconds(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + .microseconds(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec)
     }
 }
-/// Serialises the flood tests of every test target (and of concurrent test processes) with flock(2) on one file, so
-/// that under `swift test --parallel` two floods never load the 2-core machine at once. Waits without blocking a
-/// thread of the cooperative pool (`acquire`), or, for synchronous tests, by sleeping the calling thread.
-final class HeavyTestLock: Sendable {
-    private let fd: Int32
-    private init(fd: Int32) { self.fd = fd }
-    private static func open() -> Int32 { Glibc.open("/tmp/swift-metallb-flood-tests.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644) }
-    static func acquire() async -> HeavyTestLock {
-        let fd = open()
-        if fd >= 0 { while flock(fd, LOCK_EX | LOCK_NB) != 0 { try? await Task.sleep(for: .milliseconds(20)) } }
-        return HeavyTestLock(fd: fd)
-    }
-    static func acquireBlocking() -> HeavyTestLock {
-        let fd = open()
-        if fd >= 0 { while flock(fd, LOCK_EX | LOCK_NB) != 0 { usleep(20_000) } }
-        return HeavyTestLock(fd: fd)
-    }
-    func unlock() {
-        if fd >= 0 { close(fd) }
-    }
-}
 #endif

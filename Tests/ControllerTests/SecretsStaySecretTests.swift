@@ -99,17 +99,12 @@ import TestSupport
             Issue.record("needs root (a network namespace): this test did not run")
             return
         }
-        let ns = "secl2-\(getpid())-\(UInt16.random(in: 1...9999))"
-        func ip(_ args: [String]) throws {
-            let r = runTool("ip", args)
-            guard r.status == 0 else { throw TestSetupError(description: "ip \(args.joined(separator: " ")): \(r.stderr)") }
-        }
-        try ip(["netns", "add", ns])
-        defer { _ = runTool("ip", ["netns", "del", ns]) }
-        try ip(["-n", ns, "link", "set", "lo", "up"])
-        try ip(["-n", ns, "link", "add", "sk0", "type", "veth", "peer", "name", "sk1"])
-        try ip(["-n", ns, "link", "set", "sk0", "up"])
-        try ip(["-n", ns, "link", "set", "sk1", "up"])
+        let netns = try TestNetworkNamespace(prefix: "secl2")
+        defer { netns.remove() }
+        let ns = netns.name
+        try netns.ip(["link", "add", "sk0", "type", "veth", "peer", "name", "sk1"])
+        try netns.ip(["link", "set", "sk0", "up"])
+        try netns.ip(["link", "set", "sk1", "up"])
         let key = (0..<32).map { _ in UInt8.random(in: 0...255) }
         let keyFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(ns).key").path
         try Data(key).write(to: URL(fileURLWithPath: keyFile))

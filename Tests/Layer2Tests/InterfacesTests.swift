@@ -12,21 +12,16 @@ import TestSupport
             Issue.record("needs root (network namespaces): this test did not run")
             return
         }
-        let ns = "l2if-\(getpid())-\(UInt16.random(in: 1...9999))"
-        func ip(_ args: [String]) throws {
-            let r = runTool("ip", args)
-            guard r.status == 0 else { throw TestSetupError(description: "ip \(args.joined(separator: " ")): \(r.stderr)") }
-        }
-        try ip(["netns", "add", ns])
-        defer { _ = runTool("ip", ["netns", "del", ns]) }
-        try ip(["-n", ns, "link", "set", "lo", "up"])
-        try ip(["-n", ns, "link", "add", "good0", "type", "veth", "peer", "name", "good1"])
-        try ip(["-n", ns, "link", "add", "noarp0", "type", "veth", "peer", "name", "down0"])
-        try ip(["-n", ns, "link", "add", "port0", "type", "veth", "peer", "name", "veth9"])
-        try ip(["-n", ns, "link", "add", "br0", "type", "bridge"])
-        try ip(["-n", ns, "link", "set", "port0", "master", "br0"])
-        for l in ["good0", "good1", "noarp0", "port0", "br0", "veth9"] { try ip(["-n", ns, "link", "set", l, "up"]) }
-        try ip(["-n", ns, "link", "set", "noarp0", "arp", "off"])
+        let netns = try TestNetworkNamespace(prefix: "l2if")
+        defer { netns.remove() }
+        let ns = netns.name
+        try netns.ip(["link", "add", "good0", "type", "veth", "peer", "name", "good1"])
+        try netns.ip(["link", "add", "noarp0", "type", "veth", "peer", "name", "down0"])
+        try netns.ip(["link", "add", "port0", "type", "veth", "peer", "name", "veth9"])
+        try netns.ip(["link", "add", "br0", "type", "bridge"])
+        try netns.ip(["link", "set", "port0", "master", "br0"])
+        for l in ["good0", "good1", "noarp0", "port0", "br0", "veth9"] { try netns.ip(["link", "set", l, "up"]) }
+        try netns.ip(["link", "set", "noarp0", "arp", "off"])
 
         // /sys shows the namespace of whoever mounted it: a sysfs mounted from inside the namespace shows its links
         // (a speaker's pod, with the host's network, sees the host's).

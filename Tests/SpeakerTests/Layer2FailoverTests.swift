@@ -65,17 +65,12 @@ import TestSupport
             Issue.record("needs root (network namespaces): this test did not run")
             return
         }
-        let ns = "sft-\(getpid())-\(UInt16.random(in: 1...9999))"
-        func ip(_ args: [String]) throws {
-            let r = runTool("ip", args)
-            guard r.status == 0 else { throw TestSetupError(description: "ip \(args.joined(separator: " ")): \(r.stderr)") }
-        }
-        try ip(["netns", "add", ns])
-        defer { _ = runTool("ip", ["netns", "del", ns]) }
-        try ip(["-n", ns, "link", "set", "lo", "up"])
-        try ip(["-n", ns, "link", "add", "sfa0", "type", "veth", "peer", "name", "sfb0"])
-        try ip(["-n", ns, "link", "set", "sfa0", "up"])
-        try ip(["-n", ns, "link", "set", "sfb0", "up"])
+        let netns = try TestNetworkNamespace(prefix: "sft")
+        defer { netns.remove() }
+        let ns = netns.name
+        try netns.ip(["link", "add", "sfa0", "type", "veth", "peer", "name", "sfb0"])
+        try netns.ip(["link", "set", "sfa0", "up"])
+        try netns.ip(["link", "set", "sfb0", "up"])
 
         let key = MembershipKeyring.testKey
         let nodes = try NetworkNamespace.run(in: ns) { () throws -> [Layer2Failover] in

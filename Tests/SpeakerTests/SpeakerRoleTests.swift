@@ -58,13 +58,10 @@ import TestSupport
         let nodeNames = ["spk\(tag)a", "spk\(tag)b"]
 
         // The network: veth pairs, the speaker's end in the root namespace, the other in a namespace of the test's own.
-        let netns = "spk-\(getpid())-\(tag)"
-        func ip(_ args: [String]) throws {
-            let r = runTool("ip", args)
-            guard r.status == 0 else { throw TestSetupError(description: "ip \(args.joined(separator: " ")): \(r.stderr)") }
-        }
-        try ip(["netns", "add", netns])
-        defer { _ = runTool("ip", ["netns", "del", netns]) }
+        let space = try TestNetworkNamespace(prefix: "spk")
+        defer { space.remove() }
+        let netns = space.name
+        func ip(_ args: [String]) throws { try TestNetworkNamespace.ip(args) }
         var links: [String] = []
         defer { for l in links { _ = runTool("ip", ["link", "del", l]) } }
         for (i, _) in nodeNames.enumerated() {
