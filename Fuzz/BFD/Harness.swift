@@ -93,6 +93,8 @@ struct Checked {
     let input: [UInt8]
     var state: BFDState = .down
     var started = false
+    /// A Poll whose Final was deferred to the next periodic packet (the session's rate limit on immediate Finals).
+    var owesFinal = false
 
     init(name: String, local: UInt32, parameters: BFDParameters, seed: UInt64, input: [UInt8]) {
         self.name = name
@@ -146,6 +148,7 @@ struct Checked {
     @discardableResult
     mutating func receive(_ p: BFDControlPacket, now: NIODeadline) -> [BFDControlPacket] {
         let before = state
+        let deferredBefore = session.finalsDeferred
         let addressedToUs = p.yourDiscriminator == 0 || p.yourDiscriminator == session.localDiscriminator
         let actions = session.receive(p, now: now)
         // RFC 5880 §6.8.6 state table (AdminDown received: Down with diag 3; AdminDown here: discard).
@@ -162,8 +165,11 @@ struct Checked {
         if !addressedToUs {
             require(actions.isEmpty, "\(name): acted on a packet for discriminator \(p.yourDiscriminator)", input)
         } else if p.poll && before != .adminDown {
-            // §6.8.7: a Poll is answered at once with F (and without P).
-            require(sent.contains { $0.final && !$0.poll }, "\(name): Poll not answered with Final", input)
+            // §6.8.7: a Poll is answered at once with F (and without P), or, when an immediate Final went out less
+            // than half RequiredMinRxInterval ago (the flood limit), by the next periodic packet.
+            let answered = sent.contains { $0.final && !$0.poll }
+            require(answered || session.finalsDeferred == deferredBefore + 1, "\(name): Poll neither answered with Final nor deferred", input)
+            owesFinal = !answered
         }
         if addressedToUs && before == .adminDown { require(actions.isEmpty, "\(name): acted on a packet while AdminDown", input) }
         return sent
@@ -175,6 +181,11 @@ struct Checked {
         let sent = check(actions, event: "tick", allowed: { from, to, diag in
             (from == .up || from == .`init`) && to == .down && diag == .controlDetectionTimeExpired
         }, now: now)
+        // §6.5: a deferred Final rides on the next periodic packet.
+        if owesFinal, let first = sent.first {
+            require(first.final, "\(name): the periodic packet after a deferred Poll carries no Final", input)
+            owesFinal = false
+        }
         afterTimer(now: now)
         return sent
     }
