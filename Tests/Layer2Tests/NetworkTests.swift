@@ -298,7 +298,10 @@ struct NetworkTests {
             #expect(network.nodeLinkGroups().contains(group), "PACKET_ADD_MEMBERSHIP for \(group)")
             #expect(announcer.joinedGroups(on: TestNetwork.nodeInterface) == [group])
             #expect(network.arping(Self.ownedV4.description, count: 1).macs == [mac])
-            #expect(network.ndisc6(Self.ownedV6.description).macs == [mac])
+            // ndisc6 -m prints every NA within its wait, so the takeover's unsolicited NAs (announcement rounds 100 ms
+            // apart, just started) may be counted beside the answer: what matters is that ours, and only ours, answer.
+            let answers = network.ndisc6(Self.ownedV6.description).macs
+            #expect(!answers.isEmpty && Set(answers) == [mac], "\(answers)")
 
             let change = announcer.setOwned(ips: [IPAddress]())
             #expect(change.removed == [TestNetwork.nodeInterface: [Self.ownedV4, Self.ownedV6]])
