@@ -53,6 +53,14 @@ public struct MembershipConfig: Sendable, Equatable {
     /// How late the node's thread may be at a deadline before the standby does the work: above the normal wake-up
     /// latency of a real-time thread, far below the timeout.
     public var standbySlack: Duration = .milliseconds(3)
+    /// Drop, before computing any MAC, datagrams that do not come from a member's configured address and port (members
+    /// send from the socket they bind, so genuine ones always do). Turn it off only when members bind a wildcard
+    /// address, whose source address the kernel chooses per packet.
+    public var checkSource: Bool = true
+    /// Datagrams a second, per member address, that reach the MAC check (burst: one second's worth); the rest are dropped
+    /// unverified. It bounds the CPU a forger spoofing a member's address can make us spend. 0: no limit. Default 2,000:
+    /// twenty times the heartbeat rate, room for a stalled thread's backlog. See `MembershipSourceGate`.
+    public var sourceRatePerSecond: Int = 2_000
 
     public init() {}
 
@@ -89,6 +97,10 @@ public struct MembershipConfig: Sendable, Equatable {
         guard stallGrace >= .zero else { throw .invalid(field: "stallGrace", reason: "must not be negative") }
         guard forgetAfter >= timeout else { throw .invalid(field: "forgetAfter", reason: "must be at least timeout") }
         guard leaveRepeats >= 0 else { throw .invalid(field: "leaveRepeats", reason: "must not be negative") }
+        guard sourceRatePerSecond >= 0 else { throw .invalid(field: "sourceRatePerSecond", reason: "must not be negative") }
+        if sourceRatePerSecond > 0, Duration.seconds(1) / heartbeatInterval * 2 > Double(sourceRatePerSecond) {
+            throw .invalid(field: "sourceRatePerSecond", reason: "must be at least twice the heartbeat rate (or 0: no limit)")
+        }
         guard standbySlack > .zero, standbySlack < timeout else {
             throw .invalid(field: "standbySlack", reason: "must be between 0 and timeout")
         }

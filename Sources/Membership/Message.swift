@@ -73,6 +73,10 @@ public struct MembershipMessage: Hashable, Sendable {
 
 /// Why an incoming datagram was dropped (each is counted).
 public enum DropReason: String, CaseIterable, Hashable, Sendable {
+    /// From an address and port that is no member's (dropped before the MAC is computed; `MembershipSourceGate`).
+    case unknownSource
+    /// From a member's address, beyond the datagrams a second verified from one address (dropped unverified).
+    case sourceOverBudget
     /// Shorter than a header plus MAC.
     case truncated
     /// Not a membership message at all.

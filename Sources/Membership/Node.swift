@@ -96,6 +96,8 @@ public final class MembershipNode: Sendable {
     }
 
     private let shared = Mutex(Shared())
+    /// Checked before any MAC, by whichever thread reads; its own lock, so that rejecting a flood never holds `shared`.
+    private let gate: Mutex<MembershipSourceGate>
     private let onChange: (@Sendable (AliveSetUpdate) -> Void)?
     /// Serialises `onChange` calls, so that updates decided on different threads reach it one at a time and in order.
     private let handlerOrder = Mutex(())
@@ -118,6 +120,7 @@ public final class MembershipNode: Sendable {
         self.bindAddress = bind
         self.keyring = keyring
         self.schedulingRequest = scheduling
+        self.gate = Mutex(MembershipSourceGate(checkSource: config.checkSource, ratePerSecond: config.sourceRatePerSecond))
     }
 
     deinit {
@@ -184,6 +187,7 @@ public final class MembershipNode: Sendable {
 
     /// Replaces the member list (our own name may be included; it is skipped).
     public func setMembers(_ members: [String: SocketEndpoint]) {
+        gate.withLock { $0.setMembers(members.values) }
         shared.withLock { s in
             s.members = members
             if var m = s.machine {
@@ -462,31 +466,74 @@ public final class MembershipNode: Sendable {
     /// Per-thread receive buffers.
     private struct Scratch {
         var buffer = [UInt8](repeating: 0, count: 65536)
-        var received: [([UInt8], MonotonicTime)] = []
+        var received: [(Received, MonotonicTime)] = []
+    }
+
+    /// One datagram after the checks done outside the node's lock.
+    private enum Received {
+        case message(MembershipMessage, bytes: Int)
+        case dropped(DropReason, bytes: Int)
     }
 
     /// One round of work: drain the socket, feed the state machine, tick, send, hand changes to `onChange`.
-    /// Either thread may run it; the state lock keeps the machine consistent.
+    /// Either thread may run it; the state lock keeps the machine consistent. The source check and the MAC are done
+    /// before taking it: a flood costs the reading thread's CPU, never the other thread's chance to send heartbeats.
     private func processOnce(fd: Int32, isV6: Bool, scratch: inout Scratch, standby: Bool = false) {
         // Drain everything queued before judging anyone: after a stall the queue holds the proof peers are alive.
         scratch.received.removeAll(keepingCapacity: true)
-        while scratch.received.count < 4096 {
-            let n = scratch.buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        var sources: [(SocketEndpoint?, Int)] = []
+        var datagrams: [[UInt8]] = []
+        var times: [MonotonicTime] = []
+        while datagrams.count < 4096 {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let n = scratch.buffer.withUnsafeMutableBytes { buffer in
+                withUnsafeMutablePointer(to: &storage) { p in
+                    p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        recvfrom(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT), $0, &length)
+                    }
+                }
+            }
             if n < 0 { break }
-            scratch.received.append((Array(scratch.buffer[0 ..< n]), Self.monotonicNow()))
+            sources.append((Self.endpoint(storage), n))
+            datagrams.append(Array(scratch.buffer[0 ..< n]))
+            times.append(Self.monotonicNow())
+        }
+        if !datagrams.isEmpty {
+            let verdicts = gate.withLock { g in
+                sources.indices.map { i in sources[i].0.map { g.admit(from: $0, now: times[i]) } ?? .unknownSource }
+            }
+            for i in datagrams.indices {
+                if let reason = verdicts[i] {
+                    scratch.received.append((.dropped(reason, bytes: sources[i].1), times[i]))
+                    continue
+                }
+                do {
+                    let message = try MembershipCodec.decode(datagrams[i], keyring: keyring)
+                    scratch.received.append((.message(message, bytes: sources[i].1), times[i]))
+                } catch {
+                    scratch.received.append((.dropped(error.reason, bytes: sources[i].1), times[i]))
+                }
+            }
         }
         let received = scratch.received
         let sends = shared.withLock { s -> [MembershipAction] in
             guard var m = s.machine, !s.stopRequested || !standby else { return [] }
-            for (bytes, at) in received {
+            for (item, at) in received {
                 s.counters.packetsReceived += 1
-                s.counters.bytesReceived += UInt64(bytes.count)
-                switch m.receive(bytes, now: at) {
-                case .success(let actions): publish(actions, in: &s)
-                case .failure(let error): s.counters.dropped[error.reason, default: 0] += 1
+                switch item {
+                case .dropped(let reason, let bytes):
+                    s.counters.bytesReceived += UInt64(bytes)
+                    s.counters.dropped[reason, default: 0] += 1
+                case .message(let message, let bytes):
+                    s.counters.bytesReceived += UInt64(bytes)
+                    switch m.receive(message, now: at) {
+                    case .success(let actions): publish(actions, in: &s)
+                    case .failure(let error): s.counters.dropped[error.reason, default: 0] += 1
+                    }
                 }
             }
-            let now = Self.monotonicNow()
+        let now = Self.monotonicNow()
             // Checked under the lock: the other thread may have done this deadline's work meanwhile.
             if standby {
                 guard m.nextDeadline + config.standbySlack <= now || !received.isEmpty else {
@@ -626,6 +673,29 @@ public final class MembershipNode: Sendable {
         }
         let bound = SocketEndpoint(address: address.address, port: port)
         return (fd, bound)
+    }
+
+    /// The sender of a received datagram (nil for a family we do not speak).
+    private static func endpoint(_ storage: sockaddr_storage) -> SocketEndpoint? {
+        var storage = storage
+        return withUnsafePointer(to: &storage) { p -> SocketEndpoint? in
+            switch Int32(p.pointee.ss_family) {
+            case AF_INET:
+                return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                    SocketEndpoint(address: .v4(IPv4Address(UInt32(bigEndian: $0.pointee.sin_addr.s_addr))),
+                                   port: UInt16(bigEndian: $0.pointee.sin_port))
+                }
+            case AF_INET6:
+                return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sa in
+                    var a = sa.pointee.sin6_addr
+                    let bytes = withUnsafeBytes(of: &a) { Array($0) }
+                    let value = bytes.reduce(UInt128(0)) { $0 << 8 | UInt128($1) }
+                    return SocketEndpoint(address: .v6(IPv6Address(value)), port: UInt16(bigEndian: sa.pointee.sin6_port))
+                }
+            default:
+                return nil
+            }
+        }
     }
 
     /// Calls `body` with a sockaddr for `address`; IPv4 destinations become v4-mapped when the socket is IPv6.

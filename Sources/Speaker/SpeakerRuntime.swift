@@ -49,6 +49,24 @@ public final class SpeakerRuntime: Sendable {
         /// The last Event reason told per Service (not repeated on every reconcile).
         var told: [String: String] = [:]
         var waiting = "the caches and the configuration"
+        /// The address mismatch last warned about (peers drop datagrams from an address they do not know).
+        var warnedAddress: String?
+    }
+
+    /// Warns once per distinct mismatch: peers take this node's membership address from its Pod's IP and drop
+    /// datagrams from any other source (`MembershipSourceGate`), so a bind address that differs breaks failover.
+    func checkMembershipAddress(pod: SocketEndpoint?, bound: SocketEndpoint?) {
+        guard let pod, let bound, pod != bound else { return }
+        let text = "\(bound) vs \(pod)"
+        let first = state.withLock { s in
+            defer { s.warnedAddress = text }
+            return s.warnedAddress != text
+        }
+        if first {
+            logger.warning("the membership is bound to another address than this node's speaker Pod IP: peers will drop its heartbeats; set --ml-bind-addr to the Pod IP (status.podIP)", metadata: [
+                "bound": "\(bound)", "podIP": "\(pod)",
+            ])
+        }
     }
 
     public static let announceKey = ObjectKey(namespace: nil, name: "announcements")
@@ -206,6 +224,7 @@ struct AnnounceReconciler: Reconciler {
             guard let node = pod.spec?.nodeName, let ip = pod.status?.podIP.flatMap({ IPAddress($0) }) else { continue }
             members[node] = SocketEndpoint(address: ip, port: s.memberPort)
         }
+        runtime.checkMembershipAddress(pod: members[s.node], bound: failover.membership.boundAddress)
         // This node is a member whether or not its Pod is listed yet (outside a cluster there is none).
         if members[s.node] == nil, let bound = failover.membership.boundAddress { members[s.node] = bound }
         failover.setMembers(members)

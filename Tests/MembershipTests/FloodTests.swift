@@ -7,7 +7,9 @@ import TestSupport
 @testable import Membership
 
 /// A flood of forged datagrams at one node while 3 real nodes run (issue 16): wrong keys, broken MACs, garbage, replays
-/// of real members' names with other keys. Nobody is ever suspected, and the flooded node's CPU is measured.
+/// of real members' names with other keys. Nobody is ever suspected, and the flooded node's CPU is measured. Twice:
+/// from an address that is no member's (dropped before any MAC is computed), and from a member's own address, as a
+/// forger who spoofs it (only the per-address budget reaches the MAC check, the rest is dropped unverified).
 @Suite("Membership flood", .serialized)
 struct MembershipFloodTests {
     static let datagrams = Int(ProcessInfo.processInfo.environment["MEMBERSHIP_FLOOD_DATAGRAMS"] ?? "") ?? 50_000
@@ -43,11 +45,29 @@ struct MembershipFloodTests {
         return out
     }
 
-    @Test func forgedFloodNeverChangesTheAliveSet() async throws {
+    @Test(arguments: [false, true]) func forgedFloodNeverChangesTheAliveSet(fromAMembersAddress: Bool) async throws {
         let names = ["fl0", "fl1", "fl2"]
         let nodes = try MembershipSocketTests.startNodes(names, host: "127.0.0.1")
         defer { for n in nodes.values { n.stop(graceful: false) } }
         let target = try #require(nodes["fl0"])
+
+        // The flooder: another address on loopback. Spoofing a member: the flooder's address is configured as the
+        // address of member "fl3" (which never runs), exactly what a forger who can spoof a member's source achieves.
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var src = sockaddr_in()
+        src.sin_family = sa_family_t(AF_INET)
+        src.sin_addr.s_addr = inet_addr("127.0.0.9")
+        _ = withUnsafePointer(to: &src) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if fromAMembersAddress {
+            var bound = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+            var list = try Dictionary(uniqueKeysWithValues: nodes.map { ($0.key, try #require($0.value.boundAddress)) })
+            list["fl3"] = try SocketEndpoint(host: "127.0.0.9", port: UInt16(bigEndian: bound.sin_port))
+            for node in nodes.values { node.setMembers(list) }
+        }
         #expect(await MembershipSocketTests.eventually { nodes.values.allSatisfy { $0.aliveSet == Set(names) } })
 
         // Every change from here on is a failure.
@@ -67,14 +87,6 @@ struct MembershipFloodTests {
         let forged = try Self.forgeries(names: names, count: Self.datagrams)
         let port = try #require(target.boundAddress).port
 
-        // The flooder: another address on loopback, as fast as it can, bounded in count and time.
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        #expect(fd >= 0)
-        defer { close(fd) }
-        var src = sockaddr_in()
-        src.sin_family = sa_family_t(AF_INET)
-        src.sin_addr.s_addr = inet_addr("127.0.0.9")
-        _ = withUnsafePointer(to: &src) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         var dst = sockaddr_in()
         dst.sin_family = sa_family_t(AF_INET)
         dst.sin_port = port.bigEndian
@@ -113,12 +125,26 @@ struct MembershipFloodTests {
         let byReason = after.dropped.filter { ($0.value - (before.dropped[$0.key] ?? 0)) > 0 }
             .map { "\($0.key)=\($0.value - (before.dropped[$0.key] ?? 0))" }.sorted().joined(separator: " ")
         let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
-        print("Membership flood: \(sent) forged datagrams sent in \(took) (\(Int(Double(sent) / seconds))/s); target read \(received), dropped \(dropped) (\(byReason)), heartbeat rounds \(after.heartbeatRounds - before.heartbeatRounds); target thread CPU \(cpu); peer fl1 read \(nodes["fl1"]!.counters.packetsReceived - peerBefore.packetsReceived)")
+        print("Membership flood (\(fromAMembersAddress ? "from a member's address" : "from elsewhere")): \(sent) forged datagrams sent in \(took) (\(Int(Double(sent) / seconds))/s); target read \(received), dropped \(dropped) (\(byReason)), heartbeat rounds \(after.heartbeatRounds - before.heartbeatRounds); target thread CPU \(cpu); peer fl1 read \(nodes["fl1"]!.counters.packetsReceived - peerBefore.packetsReceived)")
         for r in readers { r.cancel() }
         #expect(log.m.withLock { $0 }.isEmpty, "\(log.m.withLock { $0 })")
         for node in nodes.values { #expect(node.aliveSet == Set(names)) }
         #expect(sent > Self.datagrams / 10)
         #expect(dropped > 0)
+        let delta = { (r: DropReason) in (after.dropped[r] ?? 0) - (before.dropped[r] ?? 0) }
+        if fromAMembersAddress {
+            // At most the budget reached the MAC check: one second's burst plus the rate over the time the flood took
+            // (generously: the time until the test read the counters), and the rest was dropped unverified.
+            let verified = dropped - delta(.sourceOverBudget)
+            let elapsed = ContinuousClock.now - t0
+            let budget = Double(target.config.sourceRatePerSecond) * (1 + Double(elapsed.components.seconds + 1))
+            #expect(Double(verified) <= budget, "verified \(verified) of \(dropped) in \(elapsed)")
+            #expect(delta(.sourceOverBudget) > 0)
+            #expect(delta(.unknownSource) == 0)
+        } else {
+            // Nothing from elsewhere reached the MAC check.
+            #expect(delta(.unknownSource) == UInt64(sent), "\(byReason)")
+        }
         // The target kept sending its heartbeats on time through the flood: one round per interval (10 ms), and its
         // peers kept accepting them (no suspicion above).
         #expect(Double(after.heartbeatRounds - before.heartbeatRounds) >= seconds * 100 * 0.5)
