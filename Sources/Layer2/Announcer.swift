@@ -87,6 +87,18 @@ public final class Announcer: Sendable {
         public init() {}
     }
 
+    /// Per owned IP, summed over interfaces (MetalLB's `metallb_layer2_*{ip}` metrics); kept while the IP is owned.
+    public struct AddressCounters: Hashable, Sendable {
+        /// Requests for the IP (ARP requests, Neighbor Solicitations), answered or not.
+        public var requestsReceived = 0
+        /// Replies sent for it.
+        public var responsesSent = 0
+        /// Gratuitous ARP / unsolicited NA frames sent for it.
+        public var gratuitousSent = 0
+
+        public init() {}
+    }
+
     /// Something a caller may want to log.
     public enum Event: Hashable, Sendable {
         /// Another station claims an IP we own on `interface`.
@@ -255,6 +267,31 @@ public final class Announcer: Sendable {
         linkOrder.filter { links[$0]?.state.withLock { $0.responder.owns(ip) } ?? false }
     }
 
+    /// Counters per owned IP, summed over interfaces.
+    public func addressCounters() -> [IPAddress: AddressCounters] {
+        var result: [IPAddress: AddressCounters] = [:]
+        for link in links.values {
+            for (ip, c) in link.state.withLock({ $0.perAddress }) {
+                var sum = result[ip] ?? AddressCounters()
+                sum.requestsReceived += c.requestsReceived
+                sum.responsesSent += c.responsesSent
+                sum.gratuitousSent += c.gratuitousSent
+                result[ip] = sum
+            }
+        }
+        return result
+    }
+
+    /// The owned IPs another station claimed (gratuitous ARP, ARP reply or NA from another MAC) at or after `since`
+    /// (`DispatchTime.now().uptimeNanoseconds`): during a hand-over, proof that the new owner has announced.
+    public func claimedElsewhere(since: UInt64) -> Set<IPAddress> {
+        var result: Set<IPAddress> = []
+        for link in links.values {
+            for (ip, at) in link.state.withLock({ $0.claims }) where at >= since { result.insert(ip) }
+        }
+        return result
+    }
+
     /// Counters per interface.
     public func counters() -> [String: Counters] {
         links.mapValues { link in link.state.withLock { $0.counters } }
@@ -323,6 +360,10 @@ private final class Link: Sendable {
         var owner: [IPAddress: UInt64] = [:]
         var stopped = false
         var limiter: ReplyRateLimiter?
+        /// Per owned IP; dropped when the IP is released.
+        var perAddress: [IPAddress: Announcer.AddressCounters] = [:]
+        /// When another station last claimed an owned IP (uptime nanoseconds); dropped when the IP is released.
+        var claims: [IPAddress: UInt64] = [:]
     }
 
     let socket: PacketSocket
@@ -351,6 +392,8 @@ private final class Link: Sendable {
             for address in removed {
                 s.responder.remove(address)
                 s.owner[address] = nil
+                s.perAddress[address] = nil
+                s.claims[address] = nil
             }
             // Join before answering so no solicitation is missed.
             var target = s.responder
@@ -394,25 +437,28 @@ private final class Link: Sendable {
 
     /// Sends one announcement round for each address still owned under the same generation.
     func announce(_ addresses: [(IPAddress, UInt64)], onEvent: (@Sendable (Announcer.Event) -> Void)?) {
-        let frames: [[UInt8]] = state.withLock { s in
+        let frames: [(IPAddress, [UInt8])] = state.withLock { s in
             guard !s.stopped else { return [] }
             return addresses.flatMap { address, generation in
-                s.owner[address] == generation ? s.responder.announce(address, count: 1) : []
+                s.owner[address] == generation ? s.responder.announce(address, count: 1).map { (address, $0) } : []
             }
         }
         guard !frames.isEmpty else { return }
-        var sent = 0
+        var sent: [IPAddress: Int] = [:]
         var failures: [PacketSocketError] = []
-        for frame in frames {
+        for (address, frame) in frames {
             do {
                 try socket.send(frame)
-                sent += 1
+                sent[address, default: 0] += 1
             } catch {
                 failures.append(error)
             }
         }
         state.withLock { s in
-            s.counters.announcementsSent += sent
+            for (address, n) in sent {
+                s.counters.announcementsSent += n
+                if s.owner[address] != nil { s.perAddress[address, default: .init()].gratuitousSent += n }
+            }
             s.counters.errors += failures.count
         }
         for error in failures { onEvent?(.error(error)) }
@@ -423,6 +469,13 @@ private final class Link: Sendable {
         let (response, limited): (Layer2Response, Bool) = state.withLock { s in
             s.counters.framesReceived += 1
             let response = s.stopped ? .ignored(.unrelated) : s.responder.handle(frame)
+            if stale || s.limiter == nil {
+                switch response {
+                case .arpReply(_, let address, _): s.perAddress[.v4(address), default: .init()].requestsReceived += 1
+                case .neighborAdvertisement(_, let address, _, _): s.perAddress[.v6(address), default: .init()].requestsReceived += 1
+                case .conflict, .ignored: break
+                }
+            }
             guard !stale, s.limiter != nil else { return (response, false) }
             let key: (MACAddress, IPAddress)? = switch response {
             case .arpReply(_, let address, let destination): (destination, .v4(address))
@@ -430,6 +483,7 @@ private final class Link: Sendable {
             case .conflict, .ignored: nil
             }
             guard let (requester, address) = key else { return (response, false) }
+            s.perAddress[address, default: .init()].requestsReceived += 1
             if s.limiter?.allow(requester: requester, address: address, now: DispatchTime.now().uptimeNanoseconds) == false {
                 s.counters.repliesRateLimited += 1
                 return (response, true)
@@ -445,19 +499,32 @@ private final class Link: Sendable {
             var failure: PacketSocketError?
             do { try socket.send(reply) } catch { failure = error }
             let isARP: Bool
-            if case .arpReply = response { isARP = true } else { isARP = false }
+            let address: IPAddress
+            switch response {
+            case .arpReply(_, let a, _):
+                isARP = true
+                address = .v4(a)
+            case .neighborAdvertisement(_, let a, _, _):
+                isARP = false
+                address = .v6(a)
+            default:
+                return
+            }
             state.withLock { s in
                 if let _ = failure {
                     s.counters.errors += 1
-                } else if isARP {
-                    s.counters.arpRepliesSent += 1
                 } else {
-                    s.counters.neighborAdvertisementsSent += 1
+                    if isARP { s.counters.arpRepliesSent += 1 } else { s.counters.neighborAdvertisementsSent += 1 }
+                    if s.owner[address] != nil { s.perAddress[address, default: .init()].responsesSent += 1 }
                 }
             }
             if let failure { onEvent?(.error(failure)) }
         case .conflict(let address, let claimedBy):
-            state.withLock { $0.counters.conflictsSeen += 1 }
+            let now = DispatchTime.now().uptimeNanoseconds
+            state.withLock { s in
+                s.counters.conflictsSeen += 1
+                if s.owner[address] != nil { s.claims[address] = now }
+            }
             onEvent?(.conflict(interface: name, address: address, claimedBy: claimedBy))
         case .ignored:
             break

@@ -12,6 +12,12 @@ public struct ThreadPlacement: Hashable, Sendable, CustomStringConvertible {
     /// Why there is no standby thread (nil when there is one).
     public var noStandbyReason: String?
 
+    public init(primaryCPU: Int32? = nil, standbyCPU: Int32? = nil, noStandbyReason: String? = nil) {
+        self.primaryCPU = primaryCPU
+        self.standbyCPU = standbyCPU
+        self.noStandbyReason = noStandbyReason
+    }
+
     public var description: String {
         if let reason = noStandbyReason { return "one thread\(primaryCPU.map { " on CPU \($0)" } ?? "") (no standby: \(reason))" }
         return "thread on CPU \(primaryCPU.map(String.init) ?? "any"), standby on CPU \(standbyCPU.map(String.init) ?? "any")"
@@ -36,8 +42,12 @@ public struct MembershipCounters: Hashable, Sendable {
     /// Deadlines the standby thread handled because the node's thread was late by more than `standbySlack`.
     public var standbyTakeovers: UInt64 = 0
     public var dropped: [DropReason: UInt64] = [:]
+    /// Members that left the alive set, by reason (`timeout` is a suspicion: no evidence of life within the timeout).
+    public var removals: [MemberChangeReason: UInt64] = [:]
 
     public var droppedTotal: UInt64 { dropped.values.reduce(0, +) }
+
+    public init() {}
 }
 
 /// Errors of the I/O shell, with the failing call and errno text.
@@ -144,6 +154,9 @@ public final class MembershipNode: Sendable {
     public var aliveSet: Set<String>? { shared.withLock { $0.alive } }
 
     public var counters: MembershipCounters { shared.withLock { $0.counters } }
+
+    /// Members in the list given to `setMembers` (this node included when listed).
+    public var memberCount: Int { shared.withLock { $0.members.count } }
 
     /// CPU time consumed so far by the node's thread (nil when not running).
     public var threadCPUTime: Duration? {
@@ -609,6 +622,7 @@ public final class MembershipNode: Sendable {
             case .send: break
             case .memberRestarted: s.counters.restartsSeen += 1
             case .aliveSetChanged(let change):
+                for reason in change.removed.values { s.counters.removals[reason, default: 0] += 1 }
                 s.alive = change.alive
                 let update = AliveSetUpdate(change: change, wallTime: Date())
                 if hasHandler { s.pendingHandlerUpdates.append(update) }

@@ -18,7 +18,7 @@ public struct RoleService: RoleComponent, Sendable, CustomStringConvertible {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown { try await body() }
+        try await untilGracefulShutdown { try await body() }
     }
 
     public var description: String { name }
@@ -53,6 +53,16 @@ public struct LeaderElectedService: RoleComponent, Sendable, CustomStringConvert
     }
 
     public var description: String { name }
+}
+
+/// Runs `body` until it ends or the role shuts down gracefully (then `body` is cancelled); the cancellation that the
+/// shutdown caused is not an error (it would make the role exit non-zero on every SIGTERM).
+func untilGracefulShutdown(_ body: @escaping @Sendable () async throws -> Void) async throws {
+    do {
+        try await cancelWhenGracefulShutdown { try await body() }
+    } catch is CancellationError where Task.isShuttingDownGracefully || Task.isCancelled {
+        return
+    }
 }
 
 /// Starting and stopping a role: every service in one ServiceGroup, SIGTERM and SIGINT shutting it down

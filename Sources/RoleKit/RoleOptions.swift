@@ -130,9 +130,26 @@ public struct MonitoringOptions: ParsableArguments {
     @Option(help: "Port of the metrics and health endpoints (/metrics, /healthz, /readyz); 0 turns them off.")
     public var metricsPort = 7472
 
+    @Option(help: "A second port serving only the same /healthz and /readyz, for probes kept apart from metrics (0: none).")
+    public var healthPort = 0
+
     public init() {}
 
     public func validate() throws {
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be from 0 to 65535") }
+        guard (0...65535).contains(healthPort) else { throw ValidationError("--health-port must be from 0 to 65535") }
+        guard healthPort == 0 || healthPort != metricsPort else { throw ValidationError("--health-port must differ from --metrics-port") }
+    }
+
+    /// The monitoring servers these options ask for: metrics (with the probes) and, apart, the probes alone.
+    public func servers(metrics: @escaping @Sendable () -> String, readiness: @escaping @Sendable () async -> String? = { nil })
+        -> [MonitoringServer] {
+        var out: [MonitoringServer] = []
+        if metricsPort != 0 { out.append(MonitoringServer(host: metricsHost, port: metricsPort, metrics: metrics, readiness: readiness)) }
+        if healthPort != 0 {
+            out.append(MonitoringServer(host: metricsHost, port: healthPort, metrics: nil, readiness: readiness,
+                                        logger: Logger(label: "health")))
+        }
+        return out
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Layer2
 import Membership
 import NetAddress
@@ -67,6 +68,10 @@ public final class Layer2Failover: Sendable {
         var requests: [FailoverRequest] = []
         var alive: Set<String>?
         var owned: Set<ServiceIP> = []
+        /// Service IPs this node started announcing because their owner died or left.
+        var takeovers: UInt64 = 0
+        /// Set by `handOver`/`stop`: no election changes what is answered any more.
+        var leaving = false
     }
 
     /// The state the membership thread and callers share (a class, so the membership's handler can hold it).
@@ -82,7 +87,7 @@ public final class Layer2Failover: Sendable {
         self.announcer = announcer
         membership = try MembershipNode(config: config, name: node, bind: bind, keyring: keyring, onChange: { update in
             Layer2Failover.elect(node: node, shared: shared, announcer: announcer, alive: update.change.alive,
-                                 membersCame: !update.change.added.isEmpty)
+                                 membersCame: !update.change.added.isEmpty, membersWent: !update.change.removed.isEmpty)
         })
     }
 
@@ -96,8 +101,11 @@ public final class Layer2Failover: Sendable {
             s.requests = requests
             return s.alive
         }
-        Self.elect(node: node, shared: shared, announcer: announcer, alive: alive, membersCame: false)
+        Self.elect(node: node, shared: shared, announcer: announcer, alive: alive, membersCame: false, membersWent: false)
     }
+
+    /// Service IPs taken over from a node that died or left, since start.
+    public var takeovers: UInt64 { shared.state.withLock { $0.takeovers } }
 
     /// The Service IPs this node announces now.
     public var owned: Set<ServiceIP> { shared.state.withLock { $0.owned } }
@@ -105,21 +113,81 @@ public final class Layer2Failover: Sendable {
     /// The live members as last decided (nil before the membership settled).
     public var alive: Set<String>? { shared.state.withLock { $0.alive } }
 
-    /// Stops answering first, then tells the others it leaves: they take over after our last answer.
+    /// Stops answering at once, then tells the others it leaves (no hand-over: see `handOver`).
     public func stop() {
-        shared.state.withLock { $0.owned = [] }
+        shared.state.withLock { s in
+            s.leaving = true
+            s.owned = []
+        }
         announcer.setOwned(ips: [])
         membership.stop(graceful: true)
         announcer.stop()
     }
 
-    private static func elect(node: String, shared: Shared, announcer: Announcer, alive: Set<String>?, membersCame: Bool) {
+    /// What a hand-over did.
+    public struct HandOver: Sendable, CustomStringConvertible {
+        /// IPs this node answered for when it began.
+        public var owned: Int
+        /// IPs another live member was expected to take.
+        public var expected: Int
+        /// Expected IPs nobody claimed before the timeout.
+        public var unclaimed: [IPAddress]
+        public var took: Duration
+
+        public var description: String {
+            "\(owned) IP(s) owned, \(expected) for other nodes to take, " +
+                (unclaimed.isEmpty ? "all claimed" : "not claimed: \(unclaimed.map(\.description).joined(separator: ", "))") +
+                " in \(took)"
+        }
+    }
+
+    /// Leaves without a moment when nobody answers (a rolling update, a drained node): tells the others it leaves
+    /// while still answering, so they elect without this node at once and announce; keeps answering until every IP
+    /// that another live member may take was claimed on the wire by another station (its gratuitous ARP or unsolicited
+    /// NA) or `timeout` passed; then stops answering and stops. For a moment both nodes answer, which clients resolve
+    /// to either: both forward the traffic. IPs no other member may announce are not waited for.
+    public func handOver(timeout: Duration) async -> HandOver {
+        let start = ContinuousClock.now
+        let since = DispatchTime.now().uptimeNanoseconds
+        let (owned, requests, alive) = shared.state.withLock { s in
+            s.leaving = true
+            return (s.owned, s.requests, s.alive)
+        }
+        // Whom the others elect once we are gone: only those IPs will be claimed.
+        let others = (alive ?? []).subtracting([node])
+        var expected: Set<IPAddress> = []
+        for other in others {
+            expected.formUnion(FailoverPlan.owned(by: other, requests: requests, alive: others).map(\.ip))
+        }
+        expected.formIntersection(owned.map(\.ip))
+        membership.stop(graceful: true)
+        // In a task of its own: a hand-over runs while the role shuts down, when the caller is already cancelled.
+        let announcer = self.announcer, wanted = expected
+        let unclaimed = await Task {
+            var unclaimed = wanted
+            while !unclaimed.isEmpty, ContinuousClock.now - start < timeout {
+                unclaimed.subtract(announcer.claimedElsewhere(since: since))
+                if unclaimed.isEmpty { break }
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+            return unclaimed
+        }.value
+        shared.state.withLock { $0.owned = [] }
+        announcer.setOwned(ips: [])
+        announcer.stop()
+        return HandOver(owned: owned.count, expected: expected.count, unclaimed: unclaimed.sorted(), took: ContinuousClock.now - start)
+    }
+
+    private static func elect(node: String, shared: Shared, announcer: Announcer, alive: Set<String>?, membersCame: Bool,
+                              membersWent: Bool) {
         // Decided and applied under the lock: two changes (one from setRequests, one from the membership thread)
         // must reach the announcer in the order they were decided.
         shared.state.withLock { s in
+            guard !s.leaving else { return }
             s.alive = alive
             let now = FailoverPlan.owned(by: node, requests: s.requests, alive: alive)
             let kept = !s.owned.intersection(now).isEmpty
+            if membersWent, s.alive != nil { s.takeovers += UInt64(now.subtracting(s.owned).count) }
             s.owned = now
             announcer.setOwned(FailoverPlan.byInterface(now, requests: s.requests, allInterfaces: announcer.interfaceNames))
             // A member came (back): announce what we keep too, so that hosts that learned another MAC during a

@@ -26,6 +26,8 @@ public struct SpeakerSettings: Sendable {
     public var keyring: MembershipKeyring
     public var membership = MembershipConfig()
     public var announcer = Announcer.Configuration()
+    /// On stop, how long to keep answering while the other nodes take the IPs over (`Layer2Failover.handOver`).
+    public var handOverTimeout: Duration = .seconds(2)
 
     public init(node: String, namespace: String, keyring: MembershipKeyring) {
         self.node = node
@@ -159,8 +161,13 @@ public final class SpeakerRuntime: Sendable {
             await group.next()
             group.cancelAll()
         }
-        // Silence first, then leave: the others take over after our last answer.
-        failover.stop()
+        // Leave while still answering; stop answering once the others have announced (or after the timeout).
+        let handOver = await failover.handOver(timeout: s.handOverTimeout)
+        if handOver.unclaimed.isEmpty {
+            logger.info("handed over", metadata: ["result": "\(handOver)"])
+        } else {
+            logger.warning("handed over, but another node did not announce every IP in time", metadata: ["result": "\(handOver)"])
+        }
         await nodes.stop()
         // The role is shutting down, so this task is cancelled: the removal runs in a task of its own, which is not.
         let client = self.client, logger = self.logger
@@ -177,6 +184,9 @@ public final class SpeakerRuntime: Sendable {
     }
 
     func setConfigured(_ configured: Bool) { state.withLock { $0.configured = configured } }
+
+    /// Whether a valid configuration was loaded.
+    public var isConfigured: Bool { state.withLock { $0.configured } }
 
     var failover: Layer2Failover? { state.withLock { $0.failover } }
 

@@ -50,9 +50,7 @@ struct ControllerCommand: AsyncParsableCommand {
         let metrics = ControllerMetrics()
         let lbClass = self.lbClass
         var services: [any RoleComponent] = []
-        if monitoring.metricsPort != 0 {
-            services.append(MonitoringServer(host: monitoring.metricsHost, port: monitoring.metricsPort, metrics: { metrics.exposition() }))
-        }
+        services += monitoring.servers(metrics: { metrics.exposition() }) as [any RoleComponent]
         if let dir = webhookCertDir {
             services.append(WebhookServer(
                 certDirectory: dir, host: webhookHost, port: webhookPort,

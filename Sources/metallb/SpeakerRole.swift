@@ -52,6 +52,10 @@ struct SpeakerCommand: AsyncParsableCommand {
     @Flag(help: "Run without a membership key (heartbeats are then not authenticated: anyone on the network can forge them). For tests only.")
     var insecureMembership = false
 
+    @Option(help: "On SIGTERM, how long to keep answering while the other nodes take this node's IPs over (Go duration; they are waited for on the wire: their gratuitous ARP / unsolicited NA; 0: stop answering at once).")
+    var handOverTimeout = "2s"
+
+
     @Option(name: .customLong("interface"), help: "Interface to answer on (repeat; default: every up interface that takes part in ARP, not loopback, not a bridge or bond port).")
     var interfaces: [String] = []
 
@@ -71,6 +75,7 @@ struct SpeakerCommand: AsyncParsableCommand {
         settings.ignoreExcludeLabel = ignoreExcludeLb
         settings.memberLabels = mlLabels
         settings.interfaces = interfaces
+        settings.handOverTimeout = try DurationFlag.parse(handOverTimeout, flag: "--hand-over-timeout", allowZero: true)
         if let port = mlBindPort ?? env["METALLB_ML_BIND_PORT"].flatMap({ UInt16($0) }) { settings.memberPort = port }
         if let text = mlBindAddr ?? env["METALLB_ML_BIND_ADDR"], !text.isEmpty {
             guard let a = IPAddress(text) else { throw StartError("--ml-bind-addr: \"\(text)\" is not an IP address") }
@@ -80,10 +85,7 @@ struct SpeakerCommand: AsyncParsableCommand {
 
         let runtime = SpeakerRuntime(client: client, settings: settings)
         var components: [any RoleComponent] = [RoleService("speaker") { try await runtime.run() }]
-        if monitoring.metricsPort != 0 {
-            components.append(MonitoringServer(host: monitoring.metricsHost, port: monitoring.metricsPort, metrics: { "" },
-                                               readiness: { runtime.readiness }))
-        }
+        components += monitoring.servers(metrics: { runtime.metricsSnapshot().exposition() }, readiness: { runtime.readiness }) as [any RoleComponent]
         var failed: (any Error)?
         do {
             try await Role.run(components, logger: logger)

@@ -31,6 +31,11 @@ import Testing
     @Test func monitoringPortRange() {
         #expect(throws: (any Error).self) { try MonitoringOptions.parse(["--metrics-port", "70000"]) }
         #expect((try? MonitoringOptions.parse(["--metrics-port", "0"]))?.metricsPort == 0)
+        #expect(throws: (any Error).self) { try MonitoringOptions.parse(["--health-port", "7472"]) }
+        #expect(throws: (any Error).self) { try MonitoringOptions.parse(["--health-port", "-1"]) }
+        let both = try? MonitoringOptions.parse(["--metrics-port", "9000", "--health-port", "9001"])
+        #expect(both?.servers(metrics: { "" }).map(\.server.port) == [9000, 9001])
+        #expect((try? MonitoringOptions.parse(["--metrics-port", "0"]))?.servers(metrics: { "" }).isEmpty == true)
     }
 }
 
@@ -59,5 +64,25 @@ import Testing
         waiting.withLock { $0 = nil }
         #expect(try await get("/readyz").0 == 200)
         #expect(try await get("/nope").0 == 404)
+    }
+
+    @Test func aProbesOnlyServerHasNoMetrics() async throws {
+        let monitoring = MonitoringServer(host: "127.0.0.1", port: 0, metrics: nil, readiness: { "the membership" })
+        let run = Task { try await monitoring.run() }
+        defer { run.cancel() }
+        var port: Int?
+        for _ in 0..<200 {
+            port = monitoring.server.localPort
+            if port != nil { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let p = try #require(port)
+        func status(_ path: String) async throws -> Int {
+            let (_, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(p)\(path)")!)
+            return (response as? HTTPURLResponse)?.statusCode ?? 0
+        }
+        #expect(try await status("/metrics") == 404)
+        #expect(try await status("/healthz") == 200)
+        #expect(try await status("/readyz") == 503)
     }
 }

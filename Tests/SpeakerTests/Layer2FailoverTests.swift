@@ -107,6 +107,70 @@ import TestSupport
     }
 }
 
+/// Hand-over: the leaving node keeps answering until the others have claimed its IPs on the wire.
+@Suite(.serialized) struct Layer2HandOverTests {
+    func eventually(_ limit: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
+        let end = ContinuousClock.now + limit
+        while ContinuousClock.now < end {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return condition()
+    }
+
+    @Test func theLeavingNodeAnswersUntilTheNewOwnerHasAnnounced() async throws {
+        guard getuid() == 0 else {
+            Issue.record("needs root (network namespaces): this test did not run")
+            return
+        }
+        let netns = try TestNetworkNamespace(prefix: "sho")
+        defer { netns.remove() }
+        let ns = netns.name
+        try netns.ip(["link", "add", "sha0", "type", "veth", "peer", "name", "shb0"])
+        try netns.ip(["link", "set", "sha0", "up"])
+        try netns.ip(["link", "set", "shb0", "up"])
+        // One Service only node b may announce: nobody will claim it, and the hand-over must not wait for it.
+        let onlyB = FailoverRequest(serviceKey: "ns/only-b", ips: [IPAddress("10.255.9.1")!], candidates: ["b"])
+        let requests = Layer2FailoverLiveTests.requests + [onlyB]
+
+        let key = MembershipKeyring.testKey
+        let nodes = try NetworkNamespace.run(in: ns) { () throws -> [Layer2Failover] in
+            let members: [String: SocketEndpoint] = ["a": SocketEndpoint(address: .v4(IPv4Address(127, 0, 0, 1)), port: 17956),
+                                                     "b": SocketEndpoint(address: .v4(IPv4Address(127, 0, 0, 1)), port: 17957)]
+            return try ["a", "b"].map { name in
+                let announcer = try Announcer(interfaces: [name == "a" ? "sha0" : "shb0"],
+                                              configuration: Announcer.Configuration(announcementRounds: 1))
+                let f = try Layer2Failover(node: name, announcer: announcer, membership: MembershipConfig(),
+                                           bind: members[name]!, keyring: try MembershipKeyring(primary: key))
+                f.setRequests(requests)
+                f.setMembers(members)
+                try f.start()
+                return f
+            }
+        }
+        let (a, b) = (nodes[0], nodes[1])
+        var handedOver = false
+        defer { if !handedOver { b.stop() }; a.stop() }
+        let shared = Set(Layer2FailoverLiveTests.requests.flatMap { r in r.ips.map { ServiceIP(serviceKey: r.serviceKey, ip: $0) } })
+        #expect(await eventually { a.alive == ["a", "b"] && b.alive == ["a", "b"] && a.owned.union(b.owned).isSuperset(of: shared) })
+        let fromB = b.owned.filter { $0.serviceKey != "ns/only-b" }
+        #expect(!fromB.isEmpty)
+        #expect(b.owned.contains { $0.serviceKey == "ns/only-b" })
+
+        let report = await b.handOver(timeout: .seconds(10))
+        handedOver = true
+        print("hand-over: \(report)")
+        // Every IP a may take was claimed on the wire by a before b stopped answering; the other one was not waited for.
+        #expect(report.owned == fromB.count + 1)
+        #expect(report.expected == fromB.count, "\(report)")
+        #expect(report.unclaimed.isEmpty, "\(report)")
+        #expect(report.took < .seconds(10), "\(report)")
+        #expect(a.owned == shared)
+        #expect(a.takeovers == UInt64(fromB.count))
+        #expect(b.announcer.answering().isEmpty)
+    }
+}
+
 extension MembershipKeyring {
     /// A fixed 32-byte key for tests.
     static let testKey: [UInt8] = Array(0..<32)

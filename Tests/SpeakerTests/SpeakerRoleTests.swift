@@ -14,7 +14,7 @@ import TestSupport
 ///
 /// The speakers run in the root network namespace (to reach the API server on 127.0.0.1); each answers on one end of
 /// a veth pair whose other end is in a namespace the test made (no address in the root namespace, IPv6 off), so
-/// nothing they send can leave the machine. Their membership runs on 127.0.0.1 and 127.0.0.2.
+/// nothing they send can leave the machine; the other ends share a bridge, their LAN. Their membership runs on 127.0.0.1 and 127.0.0.2.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct SpeakerRoleTests {
     static let binary = ControlPlane.repoRoot + "/.build/debug/metallb"
 
@@ -43,6 +43,28 @@ import TestSupport
         throw TestSetupError(description: "no UDP port free on both 127.0.0.1 and 127.0.0.2")
     }
 
+    /// A TCP port free on 127.0.0.1 now (the kernel's pick).
+    static func freeTCPPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        guard withUnsafePointer(to: &a, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }) == 0,
+              withUnsafeMutablePointer(to: &a, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }) == 0
+        else { throw TestSetupError(description: "no free TCP port on 127.0.0.1") }
+        return Int(UInt16(bigEndian: a.sin_port))
+    }
+
+    /// GET http://127.0.0.1:port/path: status code and body ("000" and "" when nothing answers).
+    static func get(_ port: Int, _ path: String) -> (code: String, body: String) {
+        let r = runTool("curl", ["-s", "-m", "5", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"])
+        var lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let code = lines.popLast() ?? "000"
+        return (code, lines.joined(separator: "\n"))
+    }
+
     @Test func oneNodeAnnouncesAndTheStatusFollowsIt() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the metallb binary first (swift build)")
         guard getuid() == 0 else {
@@ -64,13 +86,17 @@ import TestSupport
         func ip(_ args: [String]) throws { try TestNetworkNamespace.ip(args) }
         var links: [String] = []
         defer { for l in links { _ = runTool("ip", ["link", "del", l]) } }
+        // The other ends share a bridge: one LAN, where each speaker sees the other's gratuitous ARP (the hand-over
+        // waits for it).
+        try ip(["-n", netns, "link", "add", "lan", "type", "bridge"])
+        try ip(["-n", netns, "link", "set", "lan", "up"])
         for (i, _) in nodeNames.enumerated() {
             let mine = "sk\(tag)\(i)", theirs = "sk\(tag)\(i)p"
             try ip(["link", "add", mine, "type", "veth", "peer", "name", theirs, "netns", netns])
             links.append(mine)
             _ = runTool("sysctl", ["-w", "net.ipv6.conf.\(mine).disable_ipv6=1"])
             try ip(["link", "set", mine, "up"])
-            try ip(["-n", netns, "link", "set", theirs, "up"])
+            try ip(["-n", netns, "link", "set", theirs, "master", "lan", "up"])
         }
 
         // The cluster objects a kubelet and the controller would make.
@@ -105,11 +131,13 @@ import TestSupport
         _ = try await env.client.resource(sliceType, as: EndpointSlice.self, namespace: apps).create(slice)
 
         // No L2Advertisement yet: the Service is told why nobody announces it.
+        let metricsPorts = [try Self.freeTCPPort(), try Self.freeTCPPort()]
         func speaker(_ i: Int) throws -> ChildProcess {
             try ChildProcess(Self.binary, [
                 "speaker", "--kubeconfig", env.plane.kubeconfig, "--namespace", ns, "--node-name", nodeNames[i],
                 "--pod-name", "speaker-\(nodeNames[i])", "--ml-bind-addr", "127.0.0.\(i + 1)", "--ml-bind-port", String(memberPort),
-                "--insecure-membership", "--interface", links[i], "--metrics-port", "0", "--log-level", "debug",
+                "--insecure-membership", "--interface", links[i], "--metrics-host", "127.0.0.1", "--metrics-port", String(metricsPorts[i]),
+                "--log-level", "debug",
             ], name: "speaker-\(i)")
         }
         var speakers = [try speaker(0), try speaker(1)]
@@ -139,10 +167,26 @@ import TestSupport
             #expect(try await states.getIfExists("speaker-\(n)")?.status?.result == .valid)
         }
 
-        // The owner stops (SIGTERM): its status goes, the other node's comes, exactly one at every read.
+        // /metrics: the owner says what it announces, the other does not; both are ready (configured, membership heard).
         let ownerIndex = nodeNames.firstIndex(of: owner)!
-        #expect(await speakers[ownerIndex].terminate() == 0, "\(speakers[ownerIndex].output.suffix(1500))")
         let other = nodeNames[1 - ownerIndex]
+        let announcedLine = "metallb_speaker_announced{service=\"\(apps)/web\",protocol=\"layer2\",node=\"\(owner)\",ip=\"\(serviceIP)\"} 1"
+        let ownerMetrics = Self.get(metricsPorts[ownerIndex], "/metrics")
+        #expect(ownerMetrics.code == "200")
+        #expect(ownerMetrics.body.contains(announcedLine), "\(ownerMetrics.body)")
+        #expect(ownerMetrics.body.contains("metallb_speaker_membership_members_alive 2"))
+        #expect(ownerMetrics.body.contains("metallb_speaker_membership_thread_info{"))
+        #expect(!Self.get(metricsPorts[1 - ownerIndex], "/metrics").body.contains("metallb_speaker_announced{"))
+        for p in metricsPorts { #expect(Self.get(p, "/readyz").code == "200") }
+
+        // The owner stops (SIGTERM): it hands over (the other claims the IP on the wire before the owner goes quiet),
+        // its status goes, the other node's comes, exactly one at every read.
+        #expect(await speakers[ownerIndex].terminate() == 0, "\(speakers[ownerIndex].output.suffix(1500))")
+        #expect(speakers[ownerIndex].output.contains("handed over") && speakers[ownerIndex].output.contains("all claimed"),
+                "\(speakers[ownerIndex].output.suffix(1500))")
+        let otherMetrics = Self.get(metricsPorts[1 - ownerIndex], "/metrics").body
+        #expect(otherMetrics.contains("metallb_speaker_layer2_takeovers_total 1"), "\(otherMetrics)")
+        #expect(otherMetrics.contains("metallb_speaker_announced{service=\"\(apps)/web\",protocol=\"layer2\",node=\"\(other)\""), "\(otherMetrics)")
         let moved = try await eventually(timeout: .seconds(60)) { try await announcers() == [other] }
         let after = try await announcers()
         #expect(moved, "after the owner stopped: \(after)")

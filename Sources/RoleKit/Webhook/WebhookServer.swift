@@ -66,7 +66,7 @@ public final class WebhookServer: RoleComponent, Sendable {
             await self.respond(head, body)
         }
         self.server.withLockedValue { $0 = server }
-        try await cancelWhenGracefulShutdown { try await server.run() }
+        try await untilGracefulShutdown { try await server.run() }
     }
 
     func respond(_ head: HTTPRequestHead, _ body: ByteBuffer) async -> HTTPReply {

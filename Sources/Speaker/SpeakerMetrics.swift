@@ -1,0 +1,155 @@
+import Layer2
+import Membership
+import NetAddress
+
+/// The Prometheus text exposition (format 0.0.4) of a speaker, built from its state at scrape time.
+///
+/// MetalLB's names where MetalLB has the figure (`metallb_speaker_announced`, `metallb_layer2_*{ip}`,
+/// `metallb_k8s_client_config_loaded_bool`); `metallb_speaker_membership_*` for what only our membership has.
+public struct SpeakerMetricsSnapshot: Sendable {
+    public var node: String
+    public var configured: Bool
+    public var announced: [ServiceIP] = []
+    public var addressCounters: [IPAddress: Announcer.AddressCounters] = [:]
+    public var members: Int = 0
+    public var alive: Int?
+    public var membership: MembershipCounters?
+    public var scheduling: SchedulingOutcome?
+    public var placement: ThreadPlacement?
+    public var takeovers: UInt64 = 0
+
+    public init(node: String, configured: Bool) {
+        self.node = node
+        self.configured = configured
+    }
+
+    public func exposition() -> String {
+        var t = PrometheusText()
+        t.family("metallb_k8s_client_config_loaded_bool", .gauge, "1 if the MetalLB configuration was successfully loaded at least once.")
+        t.sample("metallb_k8s_client_config_loaded_bool", [], configured ? 1 : 0)
+
+        t.family("metallb_speaker_announced", .gauge, "The service is announced from this node (1), by protocol.")
+        for s in announced.sorted() {
+            t.sample("metallb_speaker_announced", [("service", s.serviceKey), ("protocol", "layer2"), ("node", node), ("ip", s.ip.description)], 1)
+        }
+        let ips = addressCounters.keys.sorted()
+        t.family("metallb_layer2_requests_received", .counter, "Number of layer2 requests received for owned IPs.")
+        for ip in ips { t.sample("metallb_layer2_requests_received", [("ip", ip.description)], Double(addressCounters[ip]!.requestsReceived)) }
+        t.family("metallb_layer2_responses_sent", .counter, "Number of layer2 responses sent for owned IPs.")
+        for ip in ips { t.sample("metallb_layer2_responses_sent", [("ip", ip.description)], Double(addressCounters[ip]!.responsesSent)) }
+        t.family("metallb_layer2_gratuitous_sent", .counter, "Number of gratuitous ARP / unsolicited NA frames sent for owned IPs.")
+        for ip in ips { t.sample("metallb_layer2_gratuitous_sent", [("ip", ip.description)], Double(addressCounters[ip]!.gratuitousSent)) }
+
+        t.family("metallb_speaker_membership_members", .gauge, "Speakers in the member list (this one included).")
+        t.sample("metallb_speaker_membership_members", [], Double(members))
+        t.family("metallb_speaker_membership_members_alive", .gauge, "Speakers this node considers alive (absent before the membership settled).")
+        if let alive { t.sample("metallb_speaker_membership_members_alive", [], Double(alive)) }
+        t.family("metallb_speaker_layer2_takeovers_total", .counter, "Service IPs this node took over from a speaker that died or left.")
+        t.sample("metallb_speaker_layer2_takeovers_total", [], Double(takeovers))
+        if let c = membership {
+            t.family("metallb_speaker_membership_removals_total", .counter, "Members that left the alive set, by reason (timeout: suspected dead).")
+            for (reason, n) in c.removals.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                t.sample("metallb_speaker_membership_removals_total", [("reason", reason.rawValue)], Double(n))
+            }
+            t.family("metallb_speaker_membership_packets_received_total", .counter, "Membership datagrams read.")
+            t.sample("metallb_speaker_membership_packets_received_total", [], Double(c.packetsReceived))
+            t.family("metallb_speaker_membership_packets_sent_total", .counter, "Membership datagrams sent.")
+            t.sample("metallb_speaker_membership_packets_sent_total", [], Double(c.packetsSent))
+            t.family("metallb_speaker_membership_send_errors_total", .counter, "Membership datagrams that could not be sent.")
+            t.sample("metallb_speaker_membership_send_errors_total", [], Double(c.sendErrors))
+            t.family("metallb_speaker_membership_dropped_total", .counter, "Membership datagrams dropped, by reason (docs/membership.md).")
+            for (reason, n) in c.dropped.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                t.sample("metallb_speaker_membership_dropped_total", [("reason", reason.rawValue)], Double(n))
+            }
+            t.family("metallb_speaker_membership_standby_takeovers_total", .counter, "Deadlines the standby thread handled because the membership thread was late.")
+            t.sample("metallb_speaker_membership_standby_takeovers_total", [], Double(c.standbyTakeovers))
+        }
+        if let scheduling {
+            t.family("metallb_speaker_membership_thread_info", .gauge, "How the membership threads run: the scheduling the kernel granted and their CPUs (\"\" when not pinned).")
+            let (policy, priority): (String, String) = switch scheduling {
+            case .realtime(let p): ("SCHED_FIFO", "\(p)")
+            case .nice(let n): ("SCHED_OTHER", "nice \(n)")
+            case .unchanged(let why): ("default", why)
+            }
+            t.sample("metallb_speaker_membership_thread_info", [
+                ("policy", policy), ("priority", priority),
+                ("cpu", placement?.primaryCPU.map(String.init) ?? ""), ("standby_cpu", placement?.standbyCPU.map(String.init) ?? ""),
+            ], 1)
+            t.family("metallb_speaker_membership_realtime_bool", .gauge, "1 if the membership threads run with real-time priority (SCHED_FIFO).")
+            if case .realtime = scheduling { t.sample("metallb_speaker_membership_realtime_bool", [], 1) } else {
+                t.sample("metallb_speaker_membership_realtime_bool", [], 0)
+            }
+        }
+        return t.text
+    }
+}
+
+/// A minimal writer of the Prometheus text format.
+public struct PrometheusText: Sendable {
+    public enum Kind: String, Sendable { case counter, gauge }
+    public private(set) var text = ""
+
+    public init() {}
+
+    public mutating func family(_ name: String, _ kind: Kind, _ help: String) {
+        text += "# HELP \(name) \(Self.escapeHelp(help))\n# TYPE \(name) \(kind.rawValue)\n"
+    }
+
+    public mutating func sample(_ name: String, _ labels: [(String, String)], _ value: Double) {
+        text += name
+        if !labels.isEmpty {
+            text += "{" + labels.map { "\($0.0)=\"\(Self.escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
+        }
+        text += " " + Self.format(value) + "\n"
+    }
+
+    static func format(_ v: Double) -> String {
+        if v.isNaN { return "NaN" }
+        if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        return "\(v)"
+    }
+
+    static func escapeLabel(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    static func escapeHelp(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}
+
+extension SpeakerRuntime {
+    /// What `/metrics` shows now.
+    public func metricsSnapshot() -> SpeakerMetricsSnapshot {
+        let (configured, failover) = (isConfigured, failover)
+        var m = SpeakerMetricsSnapshot(node: settings.node, configured: configured)
+        guard let failover else { return m }
+        m.announced = Array(failover.owned)
+        m.addressCounters = failover.announcer.addressCounters()
+        m.members = failover.membership.memberCount
+        m.alive = failover.membership.aliveSet?.count
+        m.membership = failover.membership.counters
+        m.scheduling = failover.membership.schedulingOutcome
+        m.placement = failover.membership.threadPlacement
+        m.takeovers = failover.takeovers
+        return m
+    }
+}
