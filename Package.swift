@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
     ],
     targets: [
         // IP, MAC and socket addresses, prefixes, ranges, the one parser of their text and a bounds-checked byte
@@ -110,6 +111,19 @@ let package = Package(
             dependencies: ["NetAddress", "API", "Kube", "RoleKit", "Layer2", "Membership", "BGP", "BFD", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // The operator: renders the controller, speakers, RBAC and webhook for the `MetalLB` object (pure), applies
+        // them with server-side apply, keeps them in place and reports on the `MetalLB` status.
+        .target(
+            name: "Operator",
+            dependencies: [
+                "API", "Kube", "RoleKit",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "metallb",
             dependencies: [
@@ -119,6 +133,7 @@ let package = Package(
                 "RoleKit",
                 "Controller",
                 "Speaker",
+                "Operator",
                 "BGP", "BFD", "Layer2", "Membership",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -159,6 +174,7 @@ let package = Package(
         .testTarget(name: "APITests", dependencies: ["API", "NetAddress", "Kube", "KubeTestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "RoleKit", "NetAddress", "Kube", "IPAM", "API", "KubeTestSupport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RoleKitTests", dependencies: ["RoleKit", "Kube", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strict),
+        .testTarget(name: "OperatorTests", dependencies: ["Operator", "API", "Kube", "KubeTestSupport", "TestSupport", .product(name: "Yams", package: "Yams")], exclude: ["Golden"], swiftSettings: strict),
         .testTarget(name: "SpeakerTests", dependencies: ["Speaker", "API", "Kube", "KubeTestSupport", "NetAddress", "Layer2", "Membership", "BGP", "BFD", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "Layer2Tests",
