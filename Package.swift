@@ -136,6 +136,7 @@ let package = Package(
                 "Operator",
                 "BGP", "BFD", "Layer2", "Membership",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -248,6 +248,9 @@ struct ServicesEndToEnd: AsyncParsableCommand {
     @Option var mode = "controller"
     @Option var timeout = 300
     @Option(help: "First address of the floor mode's made-up assignments (a /16 is used).") var floorBase = "10.200"
+    @Option(help: "The metallb.io/address-pool annotation of the Services (none by default).") var pool: String?
+    @Option(help: "The Services' selector, key=value (default app=<service name>: no endpoints).") var selector: String?
+    @Flag(help: "Leave the Services in place (default: delete them at the end).") var keep = false
 
     final class Times: @unchecked Sendable {
         let lock = NSLock()
@@ -275,11 +278,18 @@ struct ServicesEndToEnd: AsyncParsableCommand {
         let start = ContinuousClock.now
         let floor = mode == "floor"
         let base = floorBase
+        let annotations = pool.map { ["metallb.io/address-pool": $0] }
+        let fixedSelector: [String: String]? = try selector.map { text in
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--selector must be key=value") }
+            return [parts[0]: parts[1]]
+        }
         try await forEachConcurrently(count, concurrency: concurrency) { i in
             let name = "lb-\(i)"
             var s = Service(
-                metadata: ObjectMeta(name: name, namespace: common.namespace),
-                spec: ServiceSpec(type: "LoadBalancer", ports: [Kube.ServicePort(protocol: "TCP", port: 80)], selector: ["app": name]))
+                metadata: ObjectMeta(name: name, namespace: common.namespace, annotations: annotations),
+                spec: ServiceSpec(type: "LoadBalancer", ports: [Kube.ServicePort(protocol: "TCP", port: 80, targetPort: .int(8080))],
+                                  selector: fixedSelector ?? ["app": name]))
             s.setTypeMeta()
             _ = try await services.create(s)
             let t = ContinuousClock.now
@@ -305,7 +315,7 @@ struct ServicesEndToEnd: AsyncParsableCommand {
         ])
         // Each LoadBalancer Service holds a node port (2,768 in the default range): free them
         // for the next run, concurrently (kubectl deletes one at a time, throttled).
-        try await forEachConcurrently(count, concurrency: concurrency) { i in try await services.delete("lb-\(i)") }
+        if !keep { try await forEachConcurrently(count, concurrency: concurrency) { i in try await services.delete("lb-\(i)") } }
         await client.shutdown()
         if assigned.count < count { throw ExitCode(1) }
     }

@@ -27,13 +27,6 @@ struct NotImplemented: Error, CustomStringConvertible {
     var description: String { "metallb \(role): this role is not implemented yet in this build" }
 }
 
-struct OperatorCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "operator", abstract: "Run the operator: renders and keeps in place the controller, the speakers and the webhook from the MetalLB resource.")
-    @OptionGroup var options: RoleOptions
-    func run() async throws { throw NotImplemented(role: "operator") }
-}
-
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
     @Option(name: .shortAndLong, help: "Output format: text or json.")
