@@ -28,6 +28,9 @@ public struct SpeakerSettings: Sendable {
     public var announcer = Announcer.Configuration()
     /// On stop, how long to keep answering while the other nodes take the IPs over (`Layer2Failover.handOver`).
     public var handOverTimeout: Duration = .seconds(2)
+    /// Gratuitous ARP / unsolicited NA for every announced IP this often (nil: only when ownership changes), for
+    /// switches and hosts that forget a MAC that is quiet for long.
+    public var gratuitousInterval: Duration?
 
     public init(node: String, namespace: String, keyring: MembershipKeyring) {
         self.node = node
@@ -157,6 +160,14 @@ public final class SpeakerRuntime: Sendable {
             // A membership change moves ownership (on the membership thread); the status objects follow here.
             group.addTask {
                 for await _ in failover.membership.changes() { await queue.add(key) }
+            }
+            if let every = s.gratuitousInterval {
+                group.addTask {
+                    while !Task.isCancelled {
+                        do { try await Task.sleep(for: every) } catch { return }
+                        failover.announcer.reannounce()
+                    }
+                }
             }
             await group.next()
             group.cancelAll()

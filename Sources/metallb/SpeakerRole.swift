@@ -56,6 +56,9 @@ struct SpeakerCommand: AsyncParsableCommand {
     var handOverTimeout = "2s"
 
 
+    @Option(help: "Send gratuitous ARP / unsolicited NA for every announced IP this often (Go duration; 0: only when ownership changes, the default; else at least 1s).")
+    var gratuitousArpInterval = "0"
+
     @Option(name: .customLong("interface"), help: "Interface to answer on (repeat; default: every up interface that takes part in ARP, not loopback, not a bridge or bond port).")
     var interfaces: [String] = []
 
@@ -66,6 +69,11 @@ struct SpeakerCommand: AsyncParsableCommand {
         guard let node = (nodeName ?? env["METALLB_NODE_NAME"]).flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw StartError("the node name is required: give --node-name or set METALLB_NODE_NAME (in a Pod, from the downward API: spec.nodeName)")
         }
+        let handOver = try DurationFlag.parse(handOverTimeout, flag: "--hand-over-timeout", allowZero: true)
+        let garp = try DurationFlag.parse(gratuitousArpInterval, flag: "--gratuitous-arp-interval", allowZero: true)
+        guard garp == .zero || garp >= .seconds(1) else {
+            throw StartError("--gratuitous-arp-interval must be 0 (off) or at least 1s, got \(gratuitousArpInterval)")
+        }
         let keyring = try membershipKeyring(env)
         let config = try options.kubeConfig()
         let client = try KubeClient(config: config, logger: Logger(label: "kube"))
@@ -75,7 +83,8 @@ struct SpeakerCommand: AsyncParsableCommand {
         settings.ignoreExcludeLabel = ignoreExcludeLb
         settings.memberLabels = mlLabels
         settings.interfaces = interfaces
-        settings.handOverTimeout = try DurationFlag.parse(handOverTimeout, flag: "--hand-over-timeout", allowZero: true)
+        settings.handOverTimeout = handOver
+        if garp != .zero { settings.gratuitousInterval = garp }
         if let port = mlBindPort ?? env["METALLB_ML_BIND_PORT"].flatMap({ UInt16($0) }) { settings.memberPort = port }
         if let text = mlBindAddr ?? env["METALLB_ML_BIND_ADDR"], !text.isEmpty {
             guard let a = IPAddress(text) else { throw StartError("--ml-bind-addr: \"\(text)\" is not an IP address") }
