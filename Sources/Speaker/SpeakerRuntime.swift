@@ -108,9 +108,11 @@ public final class SpeakerRuntime: Sendable {
         let pods = await cache.informer(Pod.self, namespace: s.namespace, options: ListOptions(labelSelector: s.memberLabels))
         let statuses = await cache.informer(ServiceL2Status.self, namespace: s.namespace,
                                             options: ListOptions(labelSelector: "\(Layer2StatusPlan.nodeLabel)=\(s.node)"))
+        // Every node's objects: a new owner removes those of a node the membership says is gone.
+        let allStatuses = await cache.informer(ServiceL2Status.self, namespace: s.namespace)
 
         let announce = Controller(name: "speaker.announce", reconciler: AnnounceReconciler(runtime: self, tracker: tracker, services: services,
-                                  slices: slices, nodes: nodes, pods: pods, statuses: statuses, recorder: recorder), workers: 1)
+                                  slices: slices, nodes: nodes, pods: pods, statuses: statuses, allStatuses: allStatuses, recorder: recorder), workers: 1)
         let queue = announce.queue
         let key = Self.announceKey
         let one: @Sendable (any Sendable) -> [ObjectKey] = { _ in [key] }
@@ -235,6 +237,7 @@ struct AnnounceReconciler: Reconciler {
     let nodes: Informer<Node>
     let pods: Informer<Pod>
     let statuses: Informer<ServiceL2Status>
+    let allStatuses: Informer<ServiceL2Status>
     let recorder: EventRecorder
 
     func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
@@ -278,6 +281,10 @@ struct AnnounceReconciler: Reconciler {
             let parts = r.serviceKey.split(separator: "/", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { continue }
             desired.insert(Layer2StatusPlan.Desired(serviceNamespace: parts[0], serviceName: parts[1], interfaces: Array(r.interfaces ?? [])))
+        }
+        if let alive = failover.alive {
+            let stale = Layer2StatusPlan.staleOfGoneNodes(await allStatuses.list(), node: s.node, alive: alive, announced: desired)
+            try await write(stale.map { .delete(name: $0) })
         }
         try await write(Layer2StatusPlan.writes(desired: desired, existing: await statuses.list()))
 

@@ -15,6 +15,25 @@ import Testing
                                           interfaces: interfaces.isEmpty ? nil : interfaces.map { InterfaceInfo(name: $0) }))
     }
 
+    static func written(by writer: String, _ name: String, _ ns: String, _ svc: String) -> ServiceL2Status {
+        var o = existing(name, ns, svc, node: writer)
+        o.metadata.labels?[Layer2StatusPlan.nodeLabel] = writer
+        return o
+    }
+
+    @Test func theNewOwnerRemovesObjectsOfGoneNodesOnlyForWhatItAnnounces() {
+        let announced: Set<D> = [D(serviceNamespace: "a", serviceName: "web", interfaces: [])]
+        let all = [
+            Self.written(by: "n1", "l2-1", "a", "web"),     // ours: kept (the other plan handles it)
+            Self.written(by: "n2", "l2-2", "a", "web"),     // a dead node's, for a Service we announce now: deleted
+            Self.written(by: "n3", "l2-3", "a", "web"),     // an alive node's (a transition): kept, it removes its own
+            Self.written(by: "n2", "l2-4", "a", "db"),      // a dead node's, for a Service we do not announce: not ours to touch
+        ]
+        #expect(Layer2StatusPlan.staleOfGoneNodes(all, node: "n1", alive: ["n1", "n3"], announced: announced) == ["l2-2"])
+        #expect(Layer2StatusPlan.staleOfGoneNodes(all, node: "n1", alive: ["n1", "n2", "n3"], announced: announced).isEmpty)
+        #expect(Layer2StatusPlan.staleOfGoneNodes(all, node: "n1", alive: ["n1"], announced: []).isEmpty)
+    }
+
     @Test func createsMissingDeletesStaleAndDuplicates() {
         let want: Set<D> = [D(serviceNamespace: "a", serviceName: "web", interfaces: []), D(serviceNamespace: "a", serviceName: "db", interfaces: ["eth1"])]
         let have = [Self.existing("l2-1", "a", "web"), Self.existing("l2-2", "a", "web"), Self.existing("l2-3", "a", "gone")]
