@@ -106,3 +106,41 @@ import TestSupport
         try await metallbs.delete("other")
     }
 }
+
+/// bundle/install.yaml as the API server sees it: every object passes a dry-run create (validation included), so a
+/// broken manifest fails here and not in a user's `kubectl apply`.
+@Suite struct InstallManifestTests {
+    @Test func everyObjectOfInstallYAMLPassesADryRunCreate() async throws {
+        let env = try await TestEnv.make("bundle")
+        defer { Task { await env.close() } }
+        let text = try String(contentsOfFile: ControlPlane.repoRoot + "/bundle/install.yaml", encoding: .utf8)
+        #expect(!text.contains("__METALLB_IMAGE__"), "a placeholder left in bundle/install.yaml")
+        let docs = try YAMLDocuments.parse(text)
+        let plurals = [
+            "Namespace": ("", "namespaces", false), "CustomResourceDefinition": ("apiextensions.k8s.io", "customresourcedefinitions", false),
+            "ServiceAccount": ("", "serviceaccounts", true), "ClusterRole": ("rbac.authorization.k8s.io", "clusterroles", false),
+            "ClusterRoleBinding": ("rbac.authorization.k8s.io", "clusterrolebindings", false), "Role": ("rbac.authorization.k8s.io", "roles", true),
+            "RoleBinding": ("rbac.authorization.k8s.io", "rolebindings", true), "Deployment": ("apps", "deployments", true),
+        ]
+        var kinds: [String] = []
+        for doc in docs {
+            let kind = try #require(doc["kind"]?.stringValue)
+            kinds.append(kind)
+            let (group, plural, namespaced) = try #require(plurals[kind], "unexpected kind \(kind) in install.yaml")
+            let version = String(try #require(doc["apiVersion"]?.stringValue).split(separator: "/").last!)
+            let type = ResourceType(group: group, version: version, plural: plural, kind: kind, namespaced: namespaced)
+            // Namespaced objects go to the test's namespace (the real one may be another test's); the object is unchanged otherwise.
+            var object = try doc.decode(as: UnstructuredObject.self)
+            if namespaced { object.metadata.namespace = env.namespace }
+            let client = env.client.resource(type, namespace: namespaced ? env.namespace : nil)
+            do {
+                _ = try await client.create(object, dryRun: true)
+            } catch let e as KubeError where e.isAlreadyExists {
+                // Validated, then refused only because it exists (the CRDs and namespace of this control plane).
+            }
+        }
+        #expect(kinds.first == "Namespace")
+        #expect(kinds.filter { $0 == "CustomResourceDefinition" }.count == 11)
+        #expect(kinds.contains("Deployment"))
+    }
+}

@@ -69,7 +69,7 @@ def crds():
 def operator_manifests(image):
     docs = []
     for name in ["namespace.yaml", "serviceaccount.yaml", "rbac.yaml", "deployment.yaml"]:
-        text = open(os.path.join(ROOT, "config/operator", name)).read().replace("METALLB_IMAGE", image)
+        text = open(os.path.join(ROOT, "config/operator", name)).read().replace("__METALLB_IMAGE__", image)
         docs += [d for d in yaml.safe_load_all(text) if d]
     return docs
 
