@@ -244,7 +244,7 @@ public enum BGPPlanner {
 
     /// An advertisement's communities: an alias first (as MetalLB looks them up), else a literal "AA:NN" or
     /// "large:A:B:C"; sorted, without duplicates.
-    static func resolveCommunities(_ texts: [String], aliases: [String: BGPCommunity]) -> Result<[BGPCommunity], CommunityParseError> {
+    static func resolveCommunities(_ texts: [String], aliases: [String: BGPCommunity]) -> Result<[BGPCommunity], CommunityProblem> {
         var out: Set<BGPCommunity> = []
         for text in texts {
             if let c = aliases[text] {
@@ -254,14 +254,18 @@ public enum BGPPlanner {
             do {
                 out.insert(try BGPCommunity.parse(text))
             } catch let e as CommunityParseError {
-                return .failure(e.mayBeAlias
-                    ? CommunityParseError(mayBeAlias: true, message: "community \"\(text)\" is not AA:NN nor large:A:B:C, and no Community object defines an alias with this name")
-                    : e)
+                return .failure(CommunityProblem(message: e.mayBeAlias
+                    ? "community \"\(text)\" is not AA:NN nor large:A:B:C, and no Community object defines an alias with this name"
+                    : e.message))
             } catch {
-                return .failure(CommunityParseError(mayBeAlias: false, message: "community \"\(text)\": \(error)"))
+                return .failure(CommunityProblem(message: "community \"\(text)\": \(error)"))
             }
         }
         return .success(out.sorted())
+    }
+
+    struct CommunityProblem: Error {
+        var message: String
     }
 }
 

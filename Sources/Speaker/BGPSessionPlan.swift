@@ -150,16 +150,36 @@ public struct BGPSessionPlan: Hashable, Sendable {
         let labels = node.metadata.labels ?? [:]
         let profiles = Dictionary(configuration.bfdProfiles.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var plan = BGPSessionPlan()
+        // The BGP library keeps one session per peer address.
+        var byAddress: [IPAddress: String] = [:]
         for peer in configuration.bgpPeers.sorted(by: { $0.name < $1.name }) {
             let selectors = peer.spec.nodeSelectors ?? []
             guard selectors.isEmpty || selectors.contains(where: { $0.matches(labels) }) else { continue }
+            let s: PlannedSession
             do {
-                plan.sessions.append(try session(peer, node: node, namespace: configuration.operatorNamespace, profiles: profiles, secrets: secrets))
+                s = try session(peer, node: node, namespace: configuration.operatorNamespace, profiles: profiles, secrets: secrets)
             } catch {
                 plan.refused.append(RefusedPeer(peerName: peer.name, reason: error.reason))
+                continue
             }
+            if let first = byAddress[s.peerAddress] {
+                plan.refused.append(RefusedPeer(
+                    peerName: peer.name, reason: "BGPPeer \(first) already has a session to \(s.peerAddress) on this node; a node opens one session per peer address"))
+                continue
+            }
+            byAddress[s.peerAddress] = s.peerName
+            plan.sessions.append(s)
         }
         return plan
+    }
+
+    /// The sessions `node` opens, with the password Secrets taken from the configuration (those in MetalLB's
+    /// namespace).
+    public static func sessions(for node: Node, configuration: Configuration) -> BGPSessionPlan {
+        let ns = configuration.operatorNamespace
+        let secrets = (configuration.secrets ?? []).filter { ($0.metadata.namespace ?? ns).isEmpty || ($0.metadata.namespace ?? ns) == ns }
+        return sessions(for: node, configuration: configuration,
+                        secrets: Dictionary(secrets.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }))
     }
 
     struct Refusal: Error {

@@ -425,6 +425,13 @@ import Testing
         let encoded = Data("t0p-s3cret".utf8).base64EncodedString()
         #expect(try session(fromSecret, secrets: [secret(data: ["password": encoded])]).password?.value == "t0p-s3cret")
         #expect(try session(fromSecret, secrets: [secret(stringData: ["password": "other"])]).password?.value == "other")
+        // The Secrets of the configuration, those of MetalLB's namespace only.
+        let inConfig = Configuration(operatorNamespace: Self.ns, bgpPeers: [fromSecret], secrets: [secret(data: ["password": encoded])])
+        #expect(BGPSessionPlan.sessions(for: Self.node(), configuration: inConfig).sessions.first?.password?.value == "t0p-s3cret")
+        var elsewhere = secret(data: ["password": encoded])
+        elsewhere.metadata.namespace = "default"
+        let wrongNamespace = Configuration(operatorNamespace: Self.ns, bgpPeers: [fromSecret], secrets: [elsewhere])
+        #expect(BGPSessionPlan.sessions(for: Self.node(), configuration: wrongNamespace).refused.count == 1)
         #expect(refusal(fromSecret)?.contains("\"bgp-pass\" does not exist") == true)
         #expect(refusal(fromSecret, secrets: [secret(type: "Opaque", data: ["password": encoded])])?.contains("basic-auth") == true)
         #expect(refusal(fromSecret, secrets: [secret(data: ["username": encoded])])?.contains("no key \"password\"") == true)
@@ -499,6 +506,10 @@ import Testing
             (Self.peer("bad-connect") { $0.connectTime = "1500ms" }, "connectTime"),
         ]
         let plan = sessions(cases.map(\.0) + [Self.peer("fine", address: "192.168.0.99")])
+        // Two peers at one address: the library keeps one session per address; the first by name wins.
+        let twice = sessions([Self.peer("b-second", address: "192.168.0.7") { $0.peerPort = 1179 }, Self.peer("a-first", address: "192.168.0.7")])
+        #expect(twice.sessions.map(\.peerName) == ["a-first"])
+        #expect(twice.refused == [RefusedPeer(peerName: "b-second", reason: "BGPPeer a-first already has a session to 192.168.0.7 on this node; a node opens one session per peer address")])
         #expect(plan.sessions.map(\.peerName) == ["fine"])
         // None disappears silently: every selected peer is planned or refused.
         #expect(plan.refused.count == cases.count)
