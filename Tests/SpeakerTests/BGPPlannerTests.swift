@@ -5,6 +5,7 @@ import Foundation
 import Kube
 import NetAddress
 import Speaker
+import TestSupport
 import Testing
 
 /// MetalLB's BGP rules for one node (`BGPPlanner`), the sessions a node opens (`BGPSessionPlan`), the routes of each
@@ -621,5 +622,119 @@ import Testing
         #expect(o.metadata.ownerReferences?.first?.name == "speaker-x")
         #expect(o.kind == "ServiceBGPStatus" && o.apiVersion == "metallb.io/v1beta1")
         #expect(o.status == ServiceBGPStatusStatus(node: "n1", serviceName: "web", serviceNamespace: "apps", peers: ["r1"]))
+    }
+}
+
+/// Random configurations, Services and nodes (seeded, so a failure replays): the plans and route tables keep their
+/// invariants whatever the input.
+@Suite struct BGPPlannerPropertyTests {
+    typealias T = BGPPlannerTests
+
+    struct World {
+        var config: Configuration
+        var node: Node
+        var services: [Service]
+        var endpoints: [EndpointSlice]
+    }
+
+    static func world(_ rng: inout SplitMix64) -> World {
+        func pick<E>(_ a: [E]) -> E { a[Int(rng.next() % UInt64(a.count))] }
+        func chance(_ percent: UInt64) -> Bool { rng.next() % 100 < percent }
+        let pools = [T.pool("v4", ["10.1.0.0/24"]), T.pool("v6", ["2001:db8::/64"]), T.pool("dual", ["10.2.0.0/24", "2001:db8:2::/64"])]
+        let communities = ["65000:1", "65000:2", "large:1:2:3", "gold", "65535:65281"]
+        let alias = API.Community(metadata: ObjectMeta(name: "names", namespace: T.ns),
+                                  spec: CommunitySpec(communities: [CommunityAlias(name: "gold", value: "65000:2")]))
+        var ads: [BGPAdvertisement] = []
+        for i in 0..<Int(rng.next() % 5) {
+            ads.append(T.ad("ad\(i)", pools: chance(70) ? [pick(pools).name] : nil,
+                            aggregation: chance(40) ? pick([24, 28, 32]) : nil, aggregationV6: chance(40) ? pick([64, 120, 128]) : nil,
+                            localPref: chance(30) ? pick([0, 100, 200]) : nil,
+                            communities: chance(60) ? Array(Set((0..<Int(rng.next() % 3)).map { _ in pick(communities) })) : nil,
+                            nodes: chance(30) ? [LabelSelector(matchLabels: ["zone": pick(["a", "b"])])] : nil,
+                            peers: chance(40) ? Array(Set((0..<Int(1 + rng.next() % 2)).map { _ in pick(["p0", "p1", "p2", "p9"]) })) : nil,
+                            services: chance(20) ? [LabelSelector(matchLabels: ["app": pick(["web", "db"])])] : nil))
+        }
+        var peers: [API.BGPPeer] = []
+        for i in 0..<3 {
+            peers.append(T.peer("p\(i)", myASN: 64500, peerASN: pick([64500, 64501]), address: pick(["192.168.0.\(i + 1)", "fd00::\(i + 1)"])) {
+                if chance(30) { $0.dualStackAddressFamily = true }
+                if chance(20) { $0.nodeSelectors = [LabelSelector(matchLabels: ["zone": "b"])] }
+            })
+        }
+        let node = T.node("n1", labels: ["zone": pick(["a", "b"])], networkUnavailable: chance(10))
+        var services: [Service] = []
+        for i in 0..<Int(1 + rng.next() % 6) {
+            let ips: [String] = pick([["10.1.0.\(i + 1)"], ["10.1.0.\(100 + i)"], ["2001:db8::\(i + 1)"], ["10.2.0.\(i + 1)", "2001:db8:2::\(i + 1)"]])
+            services.append(T.service("s\(i)", ips: ips, local: chance(20), labels: ["app": pick(["web", "db"])]))
+        }
+        let endpoints = chance(85) ? T.slice([(pick(["n1", "n2"]), true, nil)]) : []
+        let config = Configuration(operatorNamespace: T.ns, ipAddressPools: pools, bgpAdvertisements: ads, bgpPeers: peers, communities: [alias])
+        return World(config: config, node: node, services: services, endpoints: endpoints)
+    }
+
+    @Test func plansAndRoutesKeepTheirInvariants() throws {
+        let known = Set(BGPPlanner.reasons)
+        var announced = 0, merged = 0, withdrawn: [String: Int] = [:]
+        for seed in UInt64(1)...400 {
+            var rng = SplitMix64(seed: seed)
+            let w = Self.world(&rng)
+            let inputs = BGPInputs(configuration: w.config, node: w.node)
+            let plans = w.services.map { BGPPlanner.plan($0, endpoints: w.endpoints, in: inputs) }
+            let sessionPlan = BGPSessionPlan.sessions(for: w.node, configuration: w.config, secrets: [:])
+            #expect(sessionPlan.refused.isEmpty, "seed \(seed): \(sessionPlan.refused)")
+
+            // Independent of the order the cache lists objects in.
+            var shuffled = w.config
+            shuffled.bgpAdvertisements.shuffle(using: &rng)
+            shuffled.bgpPeers.shuffle(using: &rng)
+            let again = w.services.map { BGPPlanner.plan($0, endpoints: w.endpoints, in: BGPInputs(configuration: shuffled, node: w.node)) }
+            #expect(again == plans, "seed \(seed)")
+            #expect(BGPSessionPlan.sessions(for: w.node, configuration: shuffled, secrets: [:]) == sessionPlan, "seed \(seed)")
+
+            for p in plans {
+                if let r = p.reason {
+                    #expect(known.contains(r), "seed \(seed): \(r)")
+                    withdrawn[r, default: 0] += 1
+                }
+                if !p.announcements.isEmpty { announced += 1 }
+                for a in p.announcements {
+                    #expect(a.prefix.contains(a.ip) && p.ips.contains(a.ip), "seed \(seed): \(a)")
+                    #expect(a.communities == Array(Set(a.communities)).sorted(), "seed \(seed): \(a)")
+                    let ad = try #require(w.config.bgpAdvertisements.first { $0.name == a.advertisement })
+                    let want = a.ip.isIPv4 ? Int(ad.spec?.aggregationLength ?? 32) : Int(ad.spec?.aggregationLengthV6 ?? 128)
+                    #expect(a.prefix.length == want, "seed \(seed): \(a)")
+                }
+            }
+
+            let table = BGPRouteTable(sessions: sessionPlan.sessions, plans: plans)
+            for s in sessionPlan.sessions {
+                let routes = table.routes(for: s)
+                #expect(zip(routes, routes.dropFirst()).allSatisfy { $0.prefix < $1.prefix }, "seed \(seed): sorted, each prefix once")
+                // Exactly the announcements meant for this peer, of a family the session carries.
+                let meant = plans.flatMap(\.announcements).filter { $0.goes(to: s.peerName) && s.families.contains(.unicast($0.prefix.family)) }
+                #expect(Set(routes.map(\.prefix)) == Set(meant.map(\.prefix)), "seed \(seed): \(s.peerName)")
+                for r in routes {
+                    let sources = meant.filter { $0.prefix == r.prefix }
+                    if sources.count > 1 { merged += 1 }
+                    let union = Set(sources.flatMap(\.communities))
+                    #expect(r.communities.count + r.largeCommunities.count == union.count, "seed \(seed): \(r)")
+                    #expect(r.localPref == (s.isInternal ? sources.compactMap(\.localPref).max() : nil), "seed \(seed): \(r)")
+                    #expect(r.nextHop == nil && r.multiExitDisc == nil)
+                }
+            }
+            // ServiceBGPStatus peers: exactly the sessions carrying one of the Service's prefixes.
+            for p in plans {
+                let prefixes = Set(p.announcements.map(\.prefix))
+                let reached = sessionPlan.sessions.filter { s in table.routes(for: s).contains { prefixes.contains($0.prefix) } }.map(\.peerName)
+                #expect((table.peers[p.serviceKey] ?? []) == reached.sorted(), "seed \(seed): \(p.serviceKey)")
+            }
+            let desired = BGPStatusPlan.desired(table, plans: plans)
+            #expect(desired.allSatisfy { !$0.peers.isEmpty })
+            #expect(desired.count == plans.filter { !(table.peers[$0.serviceKey] ?? []).isEmpty }.count)
+        }
+        // The inputs reach every branch: announcements, merged prefixes, and each withdrawal reason but the local one.
+        #expect(announced > 300 && merged > 50, "announced \(announced), merged \(merged)")
+        #expect(Set(withdrawn.keys).isSuperset(of: ["notOwner", "noMatchingAdvertisement", "conflictingAdvertisements", "nodeNetworkUnavailable",
+                                                    "noLocalEndpoints", "noEndpoints"]), "\(withdrawn)")
     }
 }
