@@ -66,6 +66,28 @@ public struct PlannedSession: Hashable, Sendable, Identifiable, CustomStringConv
     public var families: [AFISAFI]
     public var bfd: PlannedBFD?
 
+    public init(peerName: String, localAS: UInt32, myASN: UInt32? = nil, peerAS: PeerASN, peerAddress: IPAddress, peerPort: UInt16 = 179,
+                sourceAddress: IPAddress? = nil, routerID: IPv4Address, holdTime: UInt16 = BGPSessionPlan.defaultHoldTime,
+                keepaliveTime: UInt16? = nil, connectTime: Duration? = nil, ebgpMultiHop: Bool = false, password: BGPPassword? = nil,
+                gracefulRestart: Bool = false, families: [AFISAFI]? = nil, bfd: PlannedBFD? = nil) {
+        self.peerName = peerName
+        self.localAS = localAS
+        self.myASN = myASN ?? localAS
+        self.peerAS = peerAS
+        self.peerAddress = peerAddress
+        self.peerPort = peerPort
+        self.sourceAddress = sourceAddress
+        self.routerID = routerID
+        self.holdTime = holdTime
+        self.keepaliveTime = keepaliveTime
+        self.connectTime = connectTime
+        self.ebgpMultiHop = ebgpMultiHop
+        self.password = password
+        self.gracefulRestart = gracefulRestart
+        self.families = families ?? [.unicast(peerAddress.family)]
+        self.bfd = bfd
+    }
+
     public var id: String { peerName }
 
     /// An iBGP session: the peer's AS is ours (or dynamicASN is internal). LOCAL_PREF goes to these only.

@@ -387,6 +387,10 @@ import Testing
         #expect(c.session.localAS == 64500 && c.session.peerAS == .fixed(64501) && c.session.routerID == IPv4Address("10.255.0.1"))
         #expect(c.session.holdTime == 30 && c.session.keepaliveTime == 10 && c.session.connectRetryTime == .seconds(5))
         #expect(c.session.gracefulRestart?.forwardingStatePreserved == true && c.session.families == [.ipv4Unicast])
+        #expect(s == PlannedSession(peerName: "r1", localAS: 64500, peerAS: .fixed(64501), peerAddress: IPAddress("192.168.0.1")!, peerPort: 1179,
+                                    sourceAddress: IPAddress("192.168.0.11"), routerID: IPv4Address("10.255.0.1")!, holdTime: 30, keepaliveTime: 10,
+                                    connectTime: .seconds(5), ebgpMultiHop: true, password: BGPPassword("s3cret"), gracefulRestart: true))
+        #expect(s.description == "BGPPeer r1: 192.168.0.1 port 1179, AS 64501 from AS 64500 (eBGP), source 192.168.0.11, router ID 10.255.0.1, hold 30s, keepalive 10s, connect 5s, multihop, password <redacted>, graceful restart, families [ipv4-unicast]")
 
         // Defaults: port 179, hold 90 (MetalLB's native default), keepalive a third, connect 120 s, one hop, no GR.
         let d = try session(Self.peer("d"))
