@@ -210,13 +210,17 @@ public struct BGPSessionStateStatus: Codable, Sendable, Hashable {
     public var bgpStatus: String?
     /// The BFD session state (RFC 5880 section 4.1), e.g. "Up", or "N/A" without BFD.
     public var bfdStatus: String?
+    /// Why the session is not Established, in plain words (ours; frr-k8s's type has no such field).
+    public var lastError: String?
 
-    public init(node: String? = nil, peer: String? = nil, vrf: String? = nil, bgpStatus: String? = nil, bfdStatus: String? = nil) {
+    public init(node: String? = nil, peer: String? = nil, vrf: String? = nil, bgpStatus: String? = nil, bfdStatus: String? = nil,
+                lastError: String? = nil) {
         self.node = node
         self.peer = peer
         self.vrf = vrf
         self.bgpStatus = bgpStatus
         self.bfdStatus = bfdStatus
+        self.lastError = lastError
     }
 }
 

@@ -90,6 +90,12 @@ enum RBACRules {
         // generateName, deleted when it stops announcing and on shutdown), then their status applied.
         PolicyRule(apiGroups: [metallb], resources: ["servicel2statuses"], verbs: ["list", "watch", "create", "delete"]),
         PolicyRule(apiGroups: [metallb], resources: ["servicel2statuses/status"], verbs: ["patch"]),
+        // reconcileBGP: its ServiceBGPStatus objects (same life as the Layer 2 ones) and one BGPSessionState per session
+        // ("<node>-<peer>", created by server-side apply, so patch as well as create).
+        PolicyRule(apiGroups: [metallb], resources: ["servicebgpstatuses"], verbs: ["list", "watch", "create", "delete"]),
+        PolicyRule(apiGroups: [metallb], resources: ["servicebgpstatuses/status"], verbs: ["patch"]),
+        PolicyRule(apiGroups: [metallb], resources: ["bgpsessionstates"], verbs: ["list", "watch", "create", "patch", "delete"]),
+        PolicyRule(apiGroups: [metallb], resources: ["bgpsessionstates/status"], verbs: ["patch"]),
         // ConfigurationReconciler.writeState: its ConfigurationState "speaker-<node>" (the node is not known here,
         // so no resourceNames).
         PolicyRule(apiGroups: [metallb], resources: ["configurationstates"], verbs: ["get", "create", "patch"]),

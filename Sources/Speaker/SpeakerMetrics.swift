@@ -1,3 +1,4 @@
+import BGP
 import Layer2
 import Membership
 import NetAddress
@@ -17,6 +18,9 @@ public struct SpeakerMetricsSnapshot: Sendable {
     public var scheduling: SchedulingOutcome?
     public var placement: ThreadPlacement?
     public var takeovers: UInt64 = 0
+    /// Service IPs advertised over BGP from this node, and the sessions.
+    public var bgpAnnounced: [ServiceIP] = []
+    public var bgpSessions: [BGPSessionSnapshot] = []
 
     public init(node: String, configured: Bool) {
         self.node = node
@@ -32,6 +36,18 @@ public struct SpeakerMetricsSnapshot: Sendable {
         for s in announced.sorted() {
             t.sample("metallb_speaker_announced", [("service", s.serviceKey), ("protocol", "layer2"), ("node", node), ("ip", s.ip.description)], 1)
         }
+        for s in bgpAnnounced.sorted() {
+            t.sample("metallb_speaker_announced", [("service", s.serviceKey), ("protocol", "bgp"), ("node", node), ("ip", s.ip.description)], 1)
+        }
+        let sessions = bgpSessions.sorted { $0.peerAddress < $1.peerAddress }
+        t.family("metallb_bgp_session_up", .gauge, "BGP session state (1: Established), by peer address.")
+        for x in sessions { t.sample("metallb_bgp_session_up", [("peer", x.peerAddress.description)], x.state == .established ? 1 : 0) }
+        t.family("metallb_bgp_updates_total", .counter, "BGP UPDATE messages sent, by peer address.")
+        for x in sessions { t.sample("metallb_bgp_updates_total", [("peer", x.peerAddress.description)], Double(x.updatesSent)) }
+        t.family("metallb_bgp_announced_prefixes_total", .gauge, "Prefixes the peer has from us, by peer address.")
+        for x in sessions { t.sample("metallb_bgp_announced_prefixes_total", [("peer", x.peerAddress.description)], Double(x.prefixesSent)) }
+        t.family("metallb_bfd_session_up", .gauge, "BFD session state (1: Up), by peer address; only sessions with a BFD profile.")
+        for x in sessions { if let b = x.bfd { t.sample("metallb_bfd_session_up", [("peer", x.peerAddress.description)], b == .up ? 1 : 0) } }
         let ips = addressCounters.keys.sorted()
         t.family("metallb_layer2_requests_received", .counter, "Number of layer2 requests received for owned IPs.")
         for ip in ips { t.sample("metallb_layer2_requests_received", [("ip", ip.description)], Double(addressCounters[ip]!.requestsReceived)) }
@@ -150,6 +166,9 @@ extension SpeakerRuntime {
         m.scheduling = failover.membership.schedulingOutcome
         m.placement = failover.membership.threadPlacement
         m.takeovers = failover.takeovers
+        let bgp = bgpView
+        m.bgpAnnounced = bgp.announced
+        m.bgpSessions = bgp.sessions
         return m
     }
 }

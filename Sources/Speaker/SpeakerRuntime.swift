@@ -47,6 +47,10 @@ public final class SpeakerRuntime: Sendable {
     public let settings: SpeakerSettings
     let logger = Logger(label: "speaker")
     private let state = Mutex(Shared())
+    /// This node's BGP sessions (BGP mode; nothing runs until a BGPPeer selects this node).
+    public let bgp: BGPApplier
+    /// Wakes the announce reconciler when a BGP session changes (set by `run`).
+    let bgpNotifier = Notifier()
 
     struct Shared {
         var failover: Layer2Failover?
@@ -56,7 +60,19 @@ public final class SpeakerRuntime: Sendable {
         var waiting = "the caches and the configuration"
         /// The address mismatch last warned about (peers drop datagrams from an address they do not know).
         var warnedAddress: String?
+        /// What BGP advertises from this node, per Service IP (for `metallb_speaker_announced{protocol="bgp"}`).
+        var bgpAnnounced: [ServiceIP] = []
+        var bgpSessions: [BGPSessionSnapshot] = []
     }
+
+    func setBGP(announced: [ServiceIP], sessions: [BGPSessionSnapshot]) {
+        state.withLock { s in
+            s.bgpAnnounced = announced
+            s.bgpSessions = sessions
+        }
+    }
+
+    var bgpView: (announced: [ServiceIP], sessions: [BGPSessionSnapshot]) { state.withLock { ($0.bgpAnnounced, $0.bgpSessions) } }
 
     /// Warns once per distinct mismatch: peers take this node's membership address from its Pod's IP and drop
     /// datagrams from any other source (`MembershipSourceGate`), so a bind address that differs breaks failover.
@@ -79,6 +95,8 @@ public final class SpeakerRuntime: Sendable {
     public init(client: KubeClient, settings: SpeakerSettings) {
         self.client = client
         self.settings = settings
+        let notifier = bgpNotifier
+        bgp = BGPApplier(onChange: { notifier.fire() })
     }
 
     /// Nil when ready, else what the speaker still waits for: a valid configuration, and a membership that has
@@ -110,9 +128,14 @@ public final class SpeakerRuntime: Sendable {
                                             options: ListOptions(labelSelector: "\(Layer2StatusPlan.nodeLabel)=\(s.node)"))
         // Every node's objects: a new owner removes those of a node the membership says is gone.
         let allStatuses = await cache.informer(ServiceL2Status.self, namespace: s.namespace)
+        let bgpStatuses = await cache.informer(ServiceBGPStatus.self, namespace: s.namespace,
+                                               options: ListOptions(labelSelector: "\(BGPStatusPlan.nodeLabel)=\(s.node)"))
+        let sessionStates = await cache.informer(BGPSessionState.self, namespace: s.namespace,
+                                                 options: ListOptions(labelSelector: "\(BGPStatusPlan.nodeLabel)=\(s.node)"))
 
         let announce = Controller(name: "speaker.announce", reconciler: AnnounceReconciler(runtime: self, tracker: tracker, services: services,
-                                  slices: slices, nodes: nodes, pods: pods, statuses: statuses, allStatuses: allStatuses, recorder: recorder), workers: 1)
+                                  slices: slices, nodes: nodes, pods: pods, statuses: statuses, allStatuses: allStatuses,
+                                  bgpStatuses: bgpStatuses, sessionStates: sessionStates, recorder: recorder), workers: 1)
         let queue = announce.queue
         let key = Self.announceKey
         let one: @Sendable (any Sendable) -> [ObjectKey] = { _ in [key] }
@@ -156,6 +179,7 @@ public final class SpeakerRuntime: Sendable {
             "placement": "\(failover.membership.threadPlacement.map { "\($0)" } ?? "")",
         ])
 
+        bgpNotifier.set { Task { await queue.add(key) } }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await config.run() }
             group.addTask { await announce.run() }
@@ -174,6 +198,9 @@ public final class SpeakerRuntime: Sendable {
             await group.next()
             group.cancelAll()
         }
+        // BGP: every session closed with a Cease NOTIFICATION (the routers withdraw our routes at once).
+        bgpNotifier.set(nil)
+        await bgp.stop()
         // Leave while still answering; stop answering once the others have announced (or after the timeout).
         let handOver = await failover.handOver(timeout: s.handOverTimeout)
         if handOver.unclaimed.isEmpty {
@@ -212,7 +239,9 @@ public final class SpeakerRuntime: Sendable {
         }
     }
 
-    func forget(_ services: Set<String>) { state.withLock { s in s.told = s.told.filter { services.contains($0.key) } } }
+    func forget(_ services: Set<String>) {
+        state.withLock { s in s.told = s.told.filter { services.contains(String($0.key.split(separator: "#").first ?? "")) } }
+    }
 }
 
 public enum SpeakerError: Error, CustomStringConvertible {
@@ -238,6 +267,8 @@ struct AnnounceReconciler: Reconciler {
     let pods: Informer<Pod>
     let statuses: Informer<ServiceL2Status>
     let allStatuses: Informer<ServiceL2Status>
+    let bgpStatuses: Informer<ServiceBGPStatus>
+    let sessionStates: Informer<BGPSessionState>
     let recorder: EventRecorder
 
     func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
@@ -259,7 +290,9 @@ struct AnnounceReconciler: Reconciler {
                                   loadBalancerClass: s.loadBalancerClass)
         var plans: [Layer2Plan] = []
         var byKey: [String: Service] = [:]
+        var byKeyAll: [String: Service] = [:]
         for service in await services.list() {
+            byKeyAll["\(service.metadata.namespace ?? "")/\(service.metadata.name ?? "")"] = service
             let serviceKey = "\(service.metadata.namespace ?? "")/\(service.metadata.name ?? "")"
             let endpoints = await slices.list(index: InformerCache.serviceIndex, value: serviceKey)
             let plan = Layer2Planner.plan(service, endpoints: endpoints, in: inputs)
@@ -288,6 +321,8 @@ struct AnnounceReconciler: Reconciler {
         }
         try await write(Layer2StatusPlan.writes(desired: desired, existing: await statuses.list()))
 
+        try await reconcileBGP(configuration: config, services: Array(byKeyAll.values), bind: failover.membership.boundAddress?.address)
+
         // Events: the owner says it announces; for a Service nobody may announce, one speaker (the first live
         // member by name) says why, so the Service gets one Event and not one per node.
         let reporter = (failover.alive ?? []).union([s.node]).min() == s.node
@@ -311,7 +346,7 @@ struct AnnounceReconciler: Reconciler {
                 break
             }
         }
-        runtime.forget(Set(byKey.keys))
+        runtime.forget(Set(byKeyAll.keys))
         return .done
     }
 
