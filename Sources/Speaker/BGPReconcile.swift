@@ -18,7 +18,10 @@ extension AnnounceReconciler {
     /// `nodeAssigned` Event (protocol bgp).
     func reconcileBGP(configuration config: Configuration, services: [Service], bind: IPAddress?) async throws {
         let s = runtime.settings
-        guard let me = await nodes.get(namespace: nil, name: s.node) else { return }
+        guard let me = await nodes.get(namespace: nil, name: s.node) else {
+            runtime.logger.warning("BGP: this node's Node object is not in the cache; no session until it is", metadata: ["node": "\(s.node)"])
+            return
+        }
         let sessionPlan = BGPSessionPlan.sessions(for: me, configuration: config)
         let inputs = BGPInputs(configuration: config, node: me, ignoreExcludeLabel: s.ignoreExcludeLabel, loadBalancerClass: s.loadBalancerClass)
         var plans: [BGPPlan] = []

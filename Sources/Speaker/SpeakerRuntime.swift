@@ -308,6 +308,15 @@ struct AnnounceReconciler: Reconciler {
             "alive": "\(failover.alive.map { $0.sorted().description } ?? "not settled")",
         ])
 
+        // BGP next, so that a failing Layer 2 status write never keeps the sessions and routes from following.
+        var bgpError: (any Error)?
+        do {
+            try await reconcileBGP(configuration: config, services: Array(byKeyAll.values), bind: failover.membership.boundAddress?.address)
+        } catch {
+            bgpError = error
+            runtime.logger.warning("BGP reconcile failed", metadata: ["error": "\(error)"])
+        }
+
         // Status objects: one per Service this node announces.
         var desired: Set<Layer2StatusPlan.Desired> = []
         for r in requests where owned.contains(r.serviceKey) {
@@ -320,8 +329,6 @@ struct AnnounceReconciler: Reconciler {
             try await write(stale.map { .delete(name: $0) })
         }
         try await write(Layer2StatusPlan.writes(desired: desired, existing: await statuses.list()))
-
-        try await reconcileBGP(configuration: config, services: Array(byKeyAll.values), bind: failover.membership.boundAddress?.address)
 
         // Events: the owner says it announces; for a Service nobody may announce, one speaker (the first live
         // member by name) says why, so the Service gets one Event and not one per node.
@@ -347,6 +354,7 @@ struct AnnounceReconciler: Reconciler {
             }
         }
         runtime.forget(Set(byKeyAll.keys))
+        if let bgpError { throw bgpError }
         return .done
     }
 

@@ -239,9 +239,25 @@ public struct ResourceClient<T: Codable & Sendable>: Sendable {
                     continuation.finish(throwing: Task.isCancelled ? KubeError.cancelled : KubeError.transport("watch \(p): \(error)"))
                 }
             }
-            continuation.onTermination = { _ in task.cancel() }
+            // A connection that died without a FIN or RST (a node's link down and up, a NAT or conntrack entry gone) never
+            // ends by itself: the server's timeoutSeconds plus a grace bounds how long such a watch can sit silent.
+            let watchdog: Task<Void, Never>? = options.timeoutSeconds.map { seconds in
+                let limit = Duration.seconds(seconds + Self.watchGraceSeconds)
+                return Task {
+                    do { try await Task.sleep(for: limit) } catch { return }
+                    continuation.finish(throwing: KubeError.timeout("watch \(p): not ended \(limit) after it began (server timeout \(seconds) s): the connection is presumed dead"))
+                    task.cancel()
+                }
+            }
+            continuation.onTermination = { _ in
+                task.cancel()
+                watchdog?.cancel()
+            }
         }
     }
+
+    /// How long after its server-side timeout a watch may still run before the client gives up on its connection.
+    static var watchGraceSeconds: Int { 15 }
 
     static func decodeWatchLine(_ line: ByteBuffer) throws -> WatchEvent<T>? {
         let frame: WatchFrame<T>

@@ -149,8 +149,10 @@ public actor Informer<T: KubeObject> {
                     markSynced()
                 }
                 var opts = options
-                // Like client-go: a random server-side timeout spreads reconnects over time.
-                opts.timeoutSeconds = Int.random(in: 300...600)
+                // A random server-side timeout spreads reconnects over time (client-go: 5-10 min). Shorter here, 1-2 min:
+                // the watch stream's own deadline (timeout + 15 s) is also how a silently dead connection is noticed,
+                // and a speaker must not run on a stale cache for minutes after a network blip.
+                opts.timeoutSeconds = Int.random(in: 60...120)
                 watchCount += 1
                 for try await event in resource.watch(resourceVersion: lastResourceVersion, options: opts) {
                     await apply(event)
