@@ -12,12 +12,12 @@ struct OperatorCommand: AsyncParsableCommand {
         commandName: "operator",
         abstract: "Run the operator: renders and keeps in place the controller, the speakers and the webhook from the MetalLB resource.",
         discussion: """
-            Reconciles the MetalLB named "metallb" in its namespace ($OPERATOR_NAMESPACE, else --namespace, else the \\
-            pod's): ServiceAccounts and RBAC, the controller Deployment (which serves the validating webhook), the \\
-            speaker DaemonSet, the membership Secret (created once), the webhook's certificate (its own CA, renewed \\
-            before expiry) and configuration, metrics Services. What it renders is applied with server-side apply \\
-            (field manager metallb-operator), watched, and put back when edited or deleted; the MetalLB's status says \\
-            Available, Progressing, Degraded (and why) and Upgradeable, with "speakers ready/desired". Another MetalLB \\
+            Reconciles the MetalLB named "metallb" in its namespace ($OPERATOR_NAMESPACE, else --namespace, else the \
+            pod's): ServiceAccounts and RBAC, the controller Deployment (which serves the validating webhook), the \
+            speaker DaemonSet, the membership Secret (created once), the webhook's certificate (its own CA, renewed \
+            before expiry) and configuration, metrics Services. What it renders is applied with server-side apply \
+            (field manager metallb-operator), watched, and put back when edited or deleted; the MetalLB's status says \
+            Available, Progressing, Degraded (and why) and Upgradeable, with "speakers ready/desired". Another MetalLB \
             name gets Degraded and nothing is deployed for it. Deleting the MetalLB removes everything it ran.
             `metallb operator render -f metallb.yaml` prints what would be applied.
             """,
@@ -76,7 +76,7 @@ struct OperatorRender: ParsableCommand {
         commandName: "render",
         abstract: "Print, as YAML, what the operator would apply for a MetalLB resource (for GitOps).",
         discussion: """
-            The membership Secret gets a fresh random key and the webhook configuration is left out (its CA bundle \\
+            The membership Secret gets a fresh random key and the webhook configuration is left out (its CA bundle \
             comes from the certificate the operator creates in the cluster).
             """)
     @Option(name: .shortAndLong, help: "A YAML file with the MetalLB resource ('-': standard input).")

@@ -10,17 +10,21 @@ import Speaker
 struct SpeakerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "speaker",
-        abstract: "Run a speaker (one per node): answers ARP/NDP for the Service IPs this node announces.",
+        abstract: "Run a speaker (one per node): answers ARP/NDP for the Service IPs this node announces, and advertises them over BGP.",
         discussion: """
-            Layer 2 mode: for every LoadBalancer Service it decides, with MetalLB's rules, which nodes may announce \\
-            its IPs (L2Advertisements and their selectors, NetworkUnavailable, the exclude-from-external-load-balancers \\
-            label, externalTrafficPolicy Local, preferredNodeSelectors); the speakers' membership (HMAC-authenticated \\
-            heartbeats, key from --ml-secret-key-path) elects one live node per Service, which answers ARP/NDP and \\
-            takes over within the membership timeout when a node dies. It writes a ServiceL2Status for each Service it \\
-            announces, a nodeAssigned Event, and an Event that says why when no node may announce; its own \\
-            ConfigurationState is speaker-<node>. /readyz is not ready before the configuration is loaded and the \\
-            membership has heard from the others. SIGTERM: stops answering, tells the others it leaves, removes its \\
-            status objects. BGP mode is not implemented yet.
+            Layer 2 mode: for every LoadBalancer Service it decides, with MetalLB's rules, which nodes may announce \
+            its IPs (L2Advertisements and their selectors, NetworkUnavailable, the exclude-from-external-load-balancers \
+            label, externalTrafficPolicy Local, preferredNodeSelectors); the speakers' membership (HMAC-authenticated \
+            heartbeats, key from --ml-secret-key-path) elects one live node per Service, which answers ARP/NDP and \
+            takes over within the membership timeout when a node dies. It writes a ServiceL2Status for each Service it \
+            announces, a nodeAssigned Event, and an Event that says why when no node may announce; its own \
+            ConfigurationState is speaker-<node>. /readyz is not ready before the configuration is loaded and the \
+            membership has heard from the others. SIGTERM: tells the others it leaves while still answering, stops \
+            answering once they have announced its IPs (or after --hand-over-timeout), removes its status objects. \
+            BGP mode: a session to every BGPPeer that selects this node (BFD from its BFDProfile), the Service \
+            prefixes MetalLB's rules give each (BGPAdvertisements: aggregation, communities, local preference, \
+            peers); BGPSessionState <node>-<peer> and ServiceBGPStatus objects say what runs; SIGTERM closes the \
+            sessions with a Cease NOTIFICATION.
             """)
     @OptionGroup var options: RoleOptions
     @OptionGroup var monitoring: MonitoringOptions

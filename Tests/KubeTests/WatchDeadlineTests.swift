@@ -32,8 +32,8 @@ struct WatchDeadlineTests {
         let took = ContinuousClock.now - started
         let e = try #require(ended as? KubeError, "\(String(describing: ended))")
         #expect("\(e)".contains("presumed dead"), "\(e)")
-        // Not before the server timeout (1 s) plus the grace (15 s); that it came from the watchdog and not from the
+        // Not before the server timeout (1 s) plus the grace (10 s); that it came from the watchdog and not from the
         // request's own 30 s header timeout is what the message above says.
-        #expect(took >= .seconds(16), "\(took)")
+        #expect(took >= .seconds(11), "\(took)")
     }
 }

@@ -257,7 +257,7 @@ public struct ResourceClient<T: Codable & Sendable>: Sendable {
     }
 
     /// How long after its server-side timeout a watch may still run before the client gives up on its connection.
-    static var watchGraceSeconds: Int { 15 }
+    static var watchGraceSeconds: Int { 10 }
 
     static func decodeWatchLine(_ line: ByteBuffer) throws -> WatchEvent<T>? {
         let frame: WatchFrame<T>

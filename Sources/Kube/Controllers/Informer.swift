@@ -149,10 +149,12 @@ public actor Informer<T: KubeObject> {
                     markSynced()
                 }
                 var opts = options
-                // A random server-side timeout spreads reconnects over time (client-go: 5-10 min). Shorter here, 1-2 min:
-                // the watch stream's own deadline (timeout + 15 s) is also how a silently dead connection is noticed,
-                // and a speaker must not run on a stale cache for minutes after a network blip.
-                opts.timeoutSeconds = Int.random(in: 60...120)
+                // A random server-side timeout spreads reconnects over time (client-go: 5-10 min). Shorter here, 30-60 s:
+                // the watch stream's own deadline (timeout + 10 s) is also how a silently dead connection is noticed
+                // (kube-proxy masquerades a host-network Pod's traffic to the API server's ClusterIP, and the kernel
+                // drops those NAT entries when the node's link goes down: the server's next event is answered with a
+                // reset our socket never sees), and a speaker must not run on a stale cache for minutes after a blip.
+                opts.timeoutSeconds = Int.random(in: 30...60)
                 watchCount += 1
                 for try await event in resource.watch(resourceVersion: lastResourceVersion, options: opts) {
                     await apply(event)
