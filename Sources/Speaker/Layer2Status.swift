@@ -52,14 +52,15 @@ public enum Layer2StatusPlan {
         return out
     }
 
-    /// Objects other nodes wrote for a Service `node` now announces, whose writer the membership says is gone (dead,
-    /// or cut off: it cannot delete them itself): the new owner deletes them, so that a failover leaves one object.
-    /// A writer that comes back writes its own again if it announces again.
-    public static func staleOfGoneNodes(_ all: [ServiceL2Status], node: String, alive: Set<String>, announced: Set<Desired>) -> [String] {
+    /// Objects other nodes wrote for a Service `node` now announces, whose writer the membership says is gone (heard
+    /// before and dead or left since, or no longer a member; a node not heard yet, as at start, is not gone): the new
+    /// owner deletes them, so that a failover leaves one object although a cut-off node cannot delete its own. A
+    /// writer that comes back writes its own again if it announces again.
+    public static func staleOfGoneNodes(_ all: [ServiceL2Status], node: String, gone: Set<String>, announced: Set<Desired>) -> [String] {
         let services = Set(announced.map { "\($0.serviceNamespace)/\($0.serviceName)" })
         return all.compactMap { object in
             let labels = object.metadata.labels ?? [:]
-            guard let writer = labels[nodeLabel], writer != node, !alive.contains(writer),
+            guard let writer = labels[nodeLabel], writer != node, gone.contains(writer),
                   let ns = labels[serviceNamespaceLabel], let svc = labels[serviceNameLabel], services.contains("\(ns)/\(svc)")
             else { return nil }
             return object.metadata.name

@@ -26,12 +26,14 @@ import Testing
         let all = [
             Self.written(by: "n1", "l2-1", "a", "web"),     // ours: kept (the other plan handles it)
             Self.written(by: "n2", "l2-2", "a", "web"),     // a dead node's, for a Service we announce now: deleted
-            Self.written(by: "n3", "l2-3", "a", "web"),     // an alive node's (a transition): kept, it removes its own
+            Self.written(by: "n3", "l2-3", "a", "web"),     // a node not gone (alive, or not heard yet): kept
             Self.written(by: "n2", "l2-4", "a", "db"),      // a dead node's, for a Service we do not announce: not ours to touch
         ]
-        #expect(Layer2StatusPlan.staleOfGoneNodes(all, node: "n1", alive: ["n1", "n3"], announced: announced) == ["l2-2"])
-        #expect(Layer2StatusPlan.staleOfGoneNodes(all, node: "n1", alive: ["n1", "n2", "n3"], announced: announced).isEmpty)
-        #expect(Layer2StatusPlan.staleOfGoneNodes(all, node: "n1", alive: ["n1"], announced: []).isEmpty)
+        #expect(Layer2StatusPlan.staleOfGoneNodes(all, node: "n1", gone: ["n2"], announced: announced) == ["l2-2"])
+        #expect(Layer2StatusPlan.staleOfGoneNodes(all, node: "n1", gone: [], announced: announced).isEmpty)
+        #expect(Layer2StatusPlan.staleOfGoneNodes(all, node: "n1", gone: ["n2", "n3"], announced: []).isEmpty)
+        // Our own objects are never "gone".
+        #expect(Layer2StatusPlan.staleOfGoneNodes(all, node: "n1", gone: ["n1"], announced: announced).isEmpty)
     }
 
     @Test func createsMissingDeletesStaleAndDuplicates() {

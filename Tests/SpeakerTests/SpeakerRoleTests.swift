@@ -198,5 +198,188 @@ import TestSupport
         })
         #expect(try await eventually(timeout: .seconds(30)) { try await announcers().count == 1 })
     }
+
+    /// Three speakers, a client on their LAN with arping: the owner answers, and MetalLB's rules move or stop the
+    /// announcement as the cluster changes (ETP Local, the exclude label, NetworkUnavailable, node and service
+    /// selectors); a bad configuration shows in `speaker-<node>` and changes nothing.
+    @Test func threeSpeakersFollowTheRulesOnTheWire() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the metallb binary first (swift build)")
+        guard getuid() == 0 else {
+            Issue.record("needs root (veth interfaces and a network namespace): this test did not run")
+            return
+        }
+        let env = try await TestEnv.make("spk3")
+        defer { Task { await env.close() } }
+        try await installCRDs(env.client)
+        let ns = env.namespace
+        let apps = try await TestEnv.createNamespace(env.client, prefix: "apps")
+        let tag = String(UInt16.random(in: 1000...9999))
+        let nodeNames = ["sp\(tag)a", "sp\(tag)b", "sp\(tag)c"]
+        let space = try TestNetworkNamespace(prefix: "sp3")
+        defer { space.remove() }
+        let netns = space.name
+        func ip(_ args: [String]) throws { try TestNetworkNamespace.ip(args) }
+        var links: [String] = []
+        defer { for l in links { _ = runTool("ip", ["link", "del", l]) } }
+        try ip(["-n", netns, "link", "add", "lan", "type", "bridge"])
+        try ip(["-n", netns, "link", "set", "lan", "up"])
+        let subnet = "10.97.\(Int(tag)! % 200)"
+        // The client: an address on the bridge, in the test's namespace only.
+        try ip(["-n", netns, "addr", "add", "\(subnet).100/24", "dev", "lan"])
+        var macs: [String: String] = [:]
+        for (i, node) in nodeNames.enumerated() {
+            let mine = "s3\(tag)\(i)", theirs = "s3\(tag)\(i)p"
+            try ip(["link", "add", mine, "type", "veth", "peer", "name", theirs, "netns", netns])
+            links.append(mine)
+            _ = runTool("sysctl", ["-w", "net.ipv6.conf.\(mine).disable_ipv6=1"])
+            try ip(["link", "set", mine, "up"])
+            try ip(["-n", netns, "link", "set", theirs, "master", "lan", "up"])
+            let show = runTool("ip", ["-o", "link", "show", mine]).stdout
+            macs[node] = show.range(of: #"link/ether ([0-9a-f:]+)"#, options: .regularExpression).map { String(show[$0].dropFirst(11)) }
+        }
+        let memberPort = try Self.freeUDPPort()
+        let nodes = env.client.resource(Node.self)
+        for (i, name) in nodeNames.enumerated() {
+            var node = Node(metadata: ObjectMeta(name: name, labels: ["kubernetes.io/hostname": name]))
+            node.setTypeMeta()
+            _ = try await nodes.create(node)
+            _ = try await nodes.mergePatch(name, patch: ["status": ["addresses": [["type": "InternalIP", "address": .string("127.0.0.\(i + 1)")]]]], subresource: "status")
+            var pod = Pod(metadata: ObjectMeta(name: "speaker-\(name)", namespace: ns, labels: ["app": "metallb", "component": "speaker"]),
+                          spec: PodSpec(containers: [Container(name: "speaker", image: "metallb:test")], nodeName: name))
+            pod.setTypeMeta()
+            _ = try await env.client.resource(Pod.self, namespace: ns).create(pod)
+            _ = try await env.client.resource(Pod.self, namespace: ns).mergePatch(pod.name, patch: ["status": ["podIP": .string("127.0.0.\(i + 1)")]], subresource: "status")
+        }
+        defer { Task { for n in nodeNames { _ = try? await nodes.deleteIfExists(n) } } }
+        var pool = IPAddressPool(metadata: ObjectMeta(name: "lan", namespace: ns), spec: IPAddressPoolSpec(addresses: ["\(subnet).0/25"]))
+        pool.setTypeMeta()
+        _ = try await env.client.resource(IPAddressPool.self, namespace: ns).create(pool)
+        var l2 = L2Advertisement(metadata: ObjectMeta(name: "all", namespace: ns), spec: L2AdvertisementSpec())
+        l2.setTypeMeta()
+        let ads = env.client.resource(L2Advertisement.self, namespace: ns)
+        _ = try await ads.create(l2)
+        let serviceIP = "\(subnet).5"
+        let services = env.client.resource(Service.self, namespace: apps)
+        var svc = Service(metadata: ObjectMeta(name: "web", namespace: apps), spec: ServiceSpec(type: "LoadBalancer", ports: [ServicePort(port: 80)]))
+        svc.setTypeMeta()
+        _ = try await services.create(svc)
+        _ = try await services.mergePatch("web", patch: ["status": ["loadBalancer": ["ingress": [["ip": .string(serviceIP)]]]]], subresource: "status")
+        let sliceType = try await env.client.endpointSliceResourceType()
+        let slices = env.client.resource(sliceType, as: EndpointSlice.self, namespace: apps)
+        func slice(on node: String) -> EndpointSlice {
+            var s = EndpointSlice(metadata: ObjectMeta(name: "web-1", namespace: apps, labels: [EndpointSlice.serviceNameLabel: "web"]), addressType: "IPv4",
+                                  endpoints: [Endpoint(addresses: ["10.244.0.10"], conditions: EndpointConditions(ready: true), nodeName: node,
+                                                       topology: ["kubernetes.io/hostname": node])])
+            s.apiVersion = "discovery.k8s.io/\(sliceType.version)"
+            s.kind = "EndpointSlice"
+            return s
+        }
+        _ = try await slices.create(slice(on: nodeNames[0]))
+
+        var speakers: [ChildProcess] = []
+        defer { for s in speakers { s.signal(SIGKILL); s.removeLog() } }
+        for i in nodeNames.indices {
+            speakers.append(try ChildProcess(Self.binary, [
+                "speaker", "--kubeconfig", env.plane.kubeconfig, "--namespace", ns, "--node-name", nodeNames[i],
+                "--pod-name", "speaker-\(nodeNames[i])", "--ml-bind-addr", "127.0.0.\(i + 1)", "--ml-bind-port", String(memberPort),
+                "--insecure-membership", "--interface", links[i], "--metrics-port", "0", "--log-level", "debug",
+            ], name: "speaker3-\(i)"))
+        }
+        func logs() -> String { speakers.map { String($0.output.suffix(1200)) }.joined(separator: "\n---\n") }
+        let statuses = env.client.resource(ServiceL2Status.self, namespace: ns)
+        func announcers() async throws -> [String] {
+            try await statuses.listAll().items.filter { $0.status?.serviceName == "web" }.compactMap { $0.status?.node }.sorted()
+        }
+        /// The MACs that answer one ARP request from the client (arping prints one line per reply).
+        func answering() -> [String] {
+            let out = runTool("ip", ["netns", "exec", netns, "arping", "-c", "1", "-w", "2", "-I", "lan", serviceIP], limit: 10).stdout
+            return out.split(separator: "\n").compactMap { line in
+                line.range(of: #"[0-9a-f]{2}(:[0-9a-f]{2}){5}"#, options: [.regularExpression, .caseInsensitive]).map { String(line[$0]).lowercased() }
+            }
+        }
+        /// The one node that announces once things have settled: its status object alone, its MAC alone answering,
+        /// the same on two looks half a second apart (a change may still be moving the announcement).
+        func settledOwner() async throws -> String? {
+            var found: String?
+            _ = try await eventually(timeout: .seconds(60)) {
+                let a = try await announcers()
+                guard a.count == 1, answering() == [macs[a[0]]!] else { return false }
+                try await Task.sleep(for: .milliseconds(500))
+                guard try await announcers() == a, answering() == [macs[a[0]]!] else { return false }
+                found = a[0]
+                return true
+            }
+            return found
+        }
+        /// Waits until exactly `node` announces: its status object alone, and its MAC alone answering.
+        func announced(by node: String, _ what: String) async throws {
+            let ok = try await eventually(timeout: .seconds(60)) {
+                try await announcers() == [node] && answering() == [macs[node]!]
+            }
+            let seen = try await announcers()
+            #expect(ok, "\(what): want \(node) (\(macs[node]!)); statuses \(seen), answering \(answering())\n\(logs())")
+        }
+
+        // 1. Some node announces, and on the wire only its MAC answers.
+        let settledFirst = try await settledOwner()
+        let first = try #require(settledFirst, "nobody announces alone: \(logs())")
+
+        // 2. externalTrafficPolicy Local: only the node with the endpoint may announce; the endpoint moves there.
+        let other = nodeNames.first { $0 != first }!
+        var moved = slice(on: other)
+        moved.metadata.resourceVersion = try await slices.get("web-1").metadata.resourceVersion
+        _ = try await slices.update(moved)
+        _ = try await services.mergePatch("web", patch: ["spec": ["externalTrafficPolicy": "Local"]])
+        try await announced(by: other, "ETP Local with the endpoint on \(other)")
+        _ = try await services.mergePatch("web", patch: ["spec": ["externalTrafficPolicy": "Cluster"]])
+
+        // 3. The exclude label, then NetworkUnavailable, take the announcing node out.
+        let settledNow = try await settledOwner()
+        let ownerNow = try #require(settledNow, "nobody announces alone after ETP Cluster: \(logs())")
+        _ = try await nodes.mergePatch(ownerNow, patch: ["metadata": ["labels": ["node.kubernetes.io/exclude-from-external-load-balancers": ""]]])
+        #expect(try await eventually(timeout: .seconds(60)) { let a = try await announcers(); return a.count == 1 && a != [ownerNow] }, "\(logs())")
+        let settledSecond = try await settledOwner()
+        let second = try #require(settledSecond, "nobody announces alone after the exclude label: \(logs())")
+        #expect(second != ownerNow)
+        _ = try await nodes.mergePatch(second, patch: ["status": ["conditions": [["type": "NetworkUnavailable", "status": "True", "reason": "Test", "message": "test"]]]], subresource: "status")
+        let third = nodeNames.first { $0 != ownerNow && $0 != second }!
+        try await announced(by: third, "after NetworkUnavailable on \(second) (and \(ownerNow) excluded)")
+        _ = try await nodes.mergePatch(ownerNow, patch: ["metadata": ["labels": ["node.kubernetes.io/exclude-from-external-load-balancers": .null]]])
+        _ = try await nodes.mergePatch(second, patch: ["status": ["conditions": [["type": "NetworkUnavailable", "status": "False", "reason": "Test", "message": "test"]]]], subresource: "status")
+
+        // 4. Node selectors: only the selected node announces.
+        var selected = try await ads.get("all")
+        selected.spec?.nodeSelectors = [LabelSelector(matchLabels: ["kubernetes.io/hostname": nodeNames[1]])]
+        _ = try await ads.update(selected)
+        try await announced(by: nodeNames[1], "L2Advertisement nodeSelectors \(nodeNames[1])")
+
+        // 5. A bad configuration (two pools overlapping) shows in every speaker-<node> and changes nothing.
+        var overlap = IPAddressPool(metadata: ObjectMeta(name: "overlap", namespace: ns), spec: IPAddressPoolSpec(addresses: ["\(subnet).0/26"]))
+        overlap.setTypeMeta()
+        _ = try await env.client.resource(IPAddressPool.self, namespace: ns).create(overlap)
+        let states = env.client.resource(ConfigurationState.self, namespace: ns)
+        #expect(try await eventually(timeout: .seconds(30)) {
+            for n in nodeNames where try await states.getIfExists("speaker-\(n)")?.status?.result != .invalid { return false }
+            return true
+        }, "\(logs())")
+        try await announced(by: nodeNames[1], "with an invalid configuration (the last valid one runs)")
+        _ = try await env.client.resource(IPAddressPool.self, namespace: ns).delete("overlap")
+
+        // 6. Service selectors that the Service does not match: nobody announces, the status object goes, and the
+        // Service is told why.
+        selected = try await ads.get("all")
+        selected.spec?.nodeSelectors = nil
+        selected.spec?.serviceSelectors = [LabelSelector(matchLabels: ["l2": "yes"])]
+        _ = try await ads.update(selected)
+        #expect(try await eventually(timeout: .seconds(60)) { try await announcers().isEmpty && answering().isEmpty }, "\(logs())")
+        let events = env.client.resource(Event.self, namespace: apps)
+        #expect(try await eventually(timeout: .seconds(30)) {
+            try await events.listAll().items.contains { $0.reason == "noMatchingAdvertisement" }
+        })
+        // Labelled to match: announced again.
+        _ = try await services.mergePatch("web", patch: ["metadata": ["labels": ["l2": "yes"]]])
+        let settledLast = try await settledOwner()
+        #expect(settledLast != nil, "nobody announces alone after the Service got the selected label: \(logs())")
+    }
 }
 #endif
