@@ -68,6 +68,7 @@ extension AnnounceReconciler {
             case .create(let d):
                 let created = try await client.create(BGPStatusPlan.object(d, node: s.node, namespace: s.namespace, owner: owner))
                 try await setBGPStatus(created.metadata.name ?? "", d, client)
+                await Self.waitUntilCached(created.metadata.name ?? "", in: bgpStatuses, namespace: s.namespace)
             case .update(let name, let d):
                 try await setBGPStatus(name, d, client)
             case .delete(let name):
@@ -81,6 +82,15 @@ extension AnnounceReconciler {
                                  status: BGPStatusPlan.status(d, node: runtime.settings.node))
         o.setTypeMeta()
         _ = try await client.apply(o, name: name, fieldManager: "metallb-speaker", force: true, subresource: "status")
+    }
+
+    /// Waits (at most 2 s) until the informer has an object this reconcile created: the next reconcile plans from the
+    /// cache, and an object it cannot see yet would be created a second time (names come from generateName).
+    static func waitUntilCached<T: KubeObject>(_ name: String, in informer: Informer<T>, namespace: String) async {
+        for _ in 0 ..< 100 {
+            if await informer.get(namespace: namespace, name: name) != nil { return }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// The object name of a session's state: "<node>-<peer>" (deterministic, so a restart finds its own).

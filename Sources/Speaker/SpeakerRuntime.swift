@@ -376,6 +376,7 @@ struct AnnounceReconciler: Reconciler {
             case .create(let d):
                 let created = try await client.create(Layer2StatusPlan.object(d, node: s.node, namespace: s.namespace, owner: owner))
                 try await setStatus(created.metadata.name ?? "", d, client)
+                await Self.waitUntilCached(created.metadata.name ?? "", in: statuses, namespace: s.namespace)
             case .update(let name, let d):
                 try await setStatus(name, d, client)
             case .delete(let name):
