@@ -80,4 +80,18 @@ public enum Role {
             logger: logger))
         try await group.run()
     }
+
+    /// Runs the role, then shuts `client` down; an error is logged ("stopped on an error") and thrown after the
+    /// client is closed, so that the process exits non-zero.
+    public static func run(_ services: [any RoleComponent], client: KubeClient, logger: Logger) async throws {
+        var failed: (any Error)?
+        do {
+            try await run(services, logger: logger)
+        } catch {
+            failed = error
+            logger.error("stopped on an error", metadata: ["error": "\(error)"])
+        }
+        await client.shutdown()
+        if let failed { throw failed }
+    }
 }

@@ -59,15 +59,7 @@ struct OperatorRun: AsyncParsableCommand {
         ) {
             await runtime.run()
         })
-        var failed: (any Error)?
-        do {
-            try await Role.run(components, logger: logger)
-        } catch {
-            failed = error
-            logger.error("stopped on an error", metadata: ["error": "\(error)"])
-        }
-        await client.shutdown()
-        if let failed { throw failed }
+        try await Role.run(components, client: client, logger: logger)
     }
 }
 

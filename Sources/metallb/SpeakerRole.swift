@@ -99,15 +99,7 @@ struct SpeakerCommand: AsyncParsableCommand {
         let runtime = SpeakerRuntime(client: client, settings: settings)
         var components: [any RoleComponent] = [RoleService("speaker") { try await runtime.run() }]
         components += monitoring.servers(metrics: { runtime.metricsSnapshot().exposition() }, readiness: { runtime.readiness }) as [any RoleComponent]
-        var failed: (any Error)?
-        do {
-            try await Role.run(components, logger: logger)
-        } catch {
-            failed = error
-            logger.error("stopped on an error", metadata: ["error": "\(error)"])
-        }
-        await client.shutdown()
-        if let failed { throw failed }
+        try await Role.run(components, client: client, logger: logger)
     }
 
     func membershipKeyring(_ env: [String: String]) throws -> MembershipKeyring {

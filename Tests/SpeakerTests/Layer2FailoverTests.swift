@@ -46,19 +46,21 @@ import TestSupport
     }
 }
 
+/// Polls `condition` every 20 ms until it holds or `limit` passes.
+private func eventually(_ limit: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
+    let end = ContinuousClock.now + limit
+    while ContinuousClock.now < end {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return condition()
+}
+
 /// Two failover nodes in a network namespace of the test's own (a veth pair, membership over its loopback): the
 /// wiring of membership → election → announcer, on the membership thread.
 @Suite(.serialized) struct Layer2FailoverLiveTests {
     static let requests = (1...20).map { i in FailoverRequest(serviceKey: "ns/svc\(i)", ips: [IPAddress("10.255.0.\(i)")!]) }
 
-    func eventually(_ limit: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
-        let end = ContinuousClock.now + limit
-        while ContinuousClock.now < end {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return condition()
-    }
 
     @Test func ownersSplitTheIPsAndTheSurvivorTakesAllOver() async throws {
         guard getuid() == 0 else {
@@ -109,14 +111,6 @@ import TestSupport
 
 /// Hand-over: the leaving node keeps answering until the others have claimed its IPs on the wire.
 @Suite(.serialized) struct Layer2HandOverTests {
-    func eventually(_ limit: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
-        let end = ContinuousClock.now + limit
-        while ContinuousClock.now < end {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return condition()
-    }
 
     @Test func theLeavingNodeAnswersUntilTheNewOwnerHasAnnounced() async throws {
         guard getuid() == 0 else {
