@@ -62,7 +62,10 @@ public final class Layer2Failover: Sendable {
     public let node: String
     public let announcer: Announcer
     public let membership: MembershipNode
+    /// How long an IP given to a member that came (back) is still answered here while that member has not claimed it.
+    public let handBackTimeout: Duration
     private let shared = Shared()
+    private let handBackTask = Mutex<Task<Void, Never>?>(nil)
 
     struct State {
         var requests: [FailoverRequest] = []
@@ -72,6 +75,13 @@ public final class Layer2Failover: Sendable {
         var takeovers: UInt64 = 0
         /// Set by `handOver`/`stop`: no election changes what is answered any more.
         var leaving = false
+        /// IPs an election gave to a member that just came (back), still answered here until that member claims them
+        /// on the wire or the deadline passes: a returning speaker (a rolling update) takes over with no moment when
+        /// nobody answers. Keyed by IP, with the time the hand-back began (`DispatchTime` ns) and its deadline.
+        var handingBack: [ServiceIP: (since: UInt64, until: ContinuousClock.Instant)] = [:]
+        /// Hand-backs that ended because the new owner claimed the IP, and because the deadline passed.
+        var handBacksClaimed: UInt64 = 0
+        var handBacksTimedOut: UInt64 = 0
     }
 
     /// The state the membership thread and callers share (a class, so the membership's handler can hold it).
@@ -81,15 +91,71 @@ public final class Layer2Failover: Sendable {
 
     /// Builds the membership node (not started: call `start()`); `announcer` answers nothing until the first election.
     public init(node: String, announcer: Announcer, membership config: MembershipConfig, bind: SocketEndpoint,
-                keyring: MembershipKeyring) throws(MembershipNodeError) {
+                keyring: MembershipKeyring, handBackTimeout: Duration = .seconds(2)) throws(MembershipNodeError) {
         let shared = self.shared
         self.node = node
         self.announcer = announcer
+        self.handBackTimeout = handBackTimeout
+        let timeout = handBackTimeout
         membership = try MembershipNode(config: config, name: node, bind: bind, keyring: keyring, onChange: { update in
             Layer2Failover.elect(node: node, shared: shared, announcer: announcer, alive: update.change.alive,
-                                 membersCame: !update.change.added.isEmpty, membersWent: !update.change.removed.isEmpty)
+                                 membersCame: !update.change.added.isEmpty, membersWent: !update.change.removed.isEmpty,
+                                 handBack: timeout)
         })
+        startHandBackWatch()
     }
+
+    deinit { handBackTask.withLock { $0?.cancel() } }
+
+    /// Ends hand-backs: an IP leaves the answered set once another station claimed it or its deadline passed. Polls
+    /// every 5 ms while a hand-back runs, every 50 ms otherwise (this is not the failover's fast path: the new owner
+    /// already answers).
+    private func startHandBackWatch() {
+        let shared = self.shared, announcer = self.announcer
+        let task = Task.detached {
+            while !Task.isCancelled {
+                let busy = Layer2Failover.endHandBacks(shared: shared, announcer: announcer)
+                try? await Task.sleep(for: .milliseconds(busy ? 5 : 50))
+            }
+        }
+        handBackTask.withLock { $0 = task }
+    }
+
+    /// Returns whether a hand-back is still running.
+    private static func endHandBacks(shared: Shared, announcer: Announcer) -> Bool {
+        shared.state.withLock { s in
+            guard !s.handingBack.isEmpty else { return false }
+            let now = ContinuousClock.now
+            // One question to the announcer per hand-back start (an election starts all of its hand-backs at once).
+            var claimedSince: [UInt64: Set<IPAddress>] = [:]
+            var ended = false
+            for (ip, h) in s.handingBack {
+                let claimed = claimedSince[h.since] ?? announcer.claimedElsewhere(since: h.since)
+                claimedSince[h.since] = claimed
+                if claimed.contains(ip.ip) {
+                    s.handingBack[ip] = nil; s.handBacksClaimed += 1; ended = true
+                } else if now >= h.until {
+                    s.handingBack[ip] = nil; s.handBacksTimedOut += 1; ended = true
+                }
+            }
+            if ended, !s.leaving { apply(s, announcer: announcer) }
+            return !s.handingBack.isEmpty
+        }
+    }
+
+    /// Hands the announcer what this node answers for: what it owns, and what it is still handing back.
+    private static func apply(_ s: State, announcer: Announcer) {
+        announcer.setOwned(FailoverPlan.byInterface(s.owned.union(s.handingBack.keys), requests: s.requests,
+                                                    allInterfaces: announcer.interfaceNames))
+    }
+
+    /// Hand-backs ended because the new owner claimed the IP, and because the deadline passed, since start.
+    public var handBacks: (claimed: UInt64, timedOut: UInt64) {
+        shared.state.withLock { ($0.handBacksClaimed, $0.handBacksTimedOut) }
+    }
+
+    /// Every IP answered now: the owned ones and those still being handed back.
+    public var answered: Set<ServiceIP> { shared.state.withLock { $0.owned.union($0.handingBack.keys) } }
 
     public func setMembers(_ members: [String: SocketEndpoint]) { membership.setMembers(members) }
 
@@ -101,7 +167,8 @@ public final class Layer2Failover: Sendable {
             s.requests = requests
             return s.alive
         }
-        Self.elect(node: node, shared: shared, announcer: announcer, alive: alive, membersCame: false, membersWent: false)
+        Self.elect(node: node, shared: shared, announcer: announcer, alive: alive, membersCame: false, membersWent: false,
+                   handBack: handBackTimeout)
     }
 
     /// Service IPs taken over from a node that died or left, since start.
@@ -118,7 +185,9 @@ public final class Layer2Failover: Sendable {
         shared.state.withLock { s in
             s.leaving = true
             s.owned = []
+            s.handingBack = [:]
         }
+        handBackTask.withLock { $0?.cancel() }
         announcer.setOwned(ips: [])
         membership.stop(graceful: true)
         announcer.stop()
@@ -151,8 +220,12 @@ public final class Layer2Failover: Sendable {
         let since = DispatchTime.now().uptimeNanoseconds
         let (owned, requests, alive) = shared.state.withLock { s in
             s.leaving = true
-            return (s.owned, s.requests, s.alive)
+            // What is still being handed back belongs to a member that is alive and now owns it.
+            let answered = s.owned.union(s.handingBack.keys)
+            s.handingBack = [:]
+            return (answered, s.requests, s.alive)
         }
+        handBackTask.withLock { $0?.cancel() }
         // Whom the others elect once we are gone: only those IPs will be claimed.
         let others = (alive ?? []).subtracting([node])
         var expected: Set<IPAddress> = []
@@ -179,7 +252,7 @@ public final class Layer2Failover: Sendable {
     }
 
     private static func elect(node: String, shared: Shared, announcer: Announcer, alive: Set<String>?, membersCame: Bool,
-                              membersWent: Bool) {
+                              membersWent: Bool, handBack: Duration) {
         // Decided and applied under the lock: two changes (one from setRequests, one from the membership thread)
         // must reach the announcer in the order they were decided.
         shared.state.withLock { s in
@@ -188,8 +261,23 @@ public final class Layer2Failover: Sendable {
             let now = FailoverPlan.owned(by: node, requests: s.requests, alive: alive)
             let kept = !s.owned.intersection(now).isEmpty
             if membersWent, s.alive != nil { s.takeovers += UInt64(now.subtracting(s.owned).count) }
+            // A member came (back) and won IPs we answered: keep answering them until it claims them on the wire.
+            // Only IPs still requested; a Service that changed or went is given up at once.
+            let lost = s.owned.subtracting(now)
+            if alive == nil {
+                s.handingBack = [:]
+            } else if !s.handingBack.isEmpty || (membersCame && handBack > .zero && !lost.isEmpty) {
+                let requested = Set(s.requests.flatMap { r in r.ips.map { ServiceIP(serviceKey: r.serviceKey, ip: $0) } })
+                s.handingBack = s.handingBack.filter { ip, _ in !now.contains(ip) && requested.contains(ip) }
+                if membersCame, handBack > .zero {
+                    // A claim up to 250 ms old counts: the newcomer may have announced just before we counted it alive.
+                    let t = DispatchTime.now().uptimeNanoseconds
+                    let start = t > 250_000_000 ? t - 250_000_000 : 0, until = ContinuousClock.now + handBack
+                    for ip in lost where requested.contains(ip) { s.handingBack[ip] = (start, until) }
+                }
+            }
             s.owned = now
-            announcer.setOwned(FailoverPlan.byInterface(now, requests: s.requests, allInterfaces: announcer.interfaceNames))
+            apply(s, announcer: announcer)
             // A member came (back): announce what we keep too, so that hosts that learned another MAC during a
             // partition learn ours again.
             if membersCame && kept { announcer.reannounce() }

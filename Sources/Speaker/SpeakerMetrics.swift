@@ -18,6 +18,9 @@ public struct SpeakerMetricsSnapshot: Sendable {
     public var scheduling: SchedulingOutcome?
     public var placement: ThreadPlacement?
     public var takeovers: UInt64 = 0
+    /// Hand-backs to a speaker that came (back): ended by its claim on the wire, and by the deadline.
+    public var handBacksClaimed: UInt64 = 0
+    public var handBacksTimedOut: UInt64 = 0
     /// Service IPs advertised over BGP from this node, and the sessions.
     public var bgpAnnounced: [ServiceIP] = []
     public var bgpSessions: [BGPSessionSnapshot] = []
@@ -62,6 +65,10 @@ public struct SpeakerMetricsSnapshot: Sendable {
         if let alive { t.sample("metallb_speaker_membership_members_alive", [], Double(alive)) }
         t.family("metallb_speaker_layer2_takeovers_total", .counter, "Service IPs this node took over from a speaker that died or left.")
         t.sample("metallb_speaker_layer2_takeovers_total", [], Double(takeovers))
+        t.family("metallb_speaker_layer2_handbacks_total", .counter,
+                 "Service IPs given to a speaker that came (back), answered here until it claimed them (claimed) or the hand-over timeout passed (timeout).")
+        t.sample("metallb_speaker_layer2_handbacks_total", [("result", "claimed")], Double(handBacksClaimed))
+        t.sample("metallb_speaker_layer2_handbacks_total", [("result", "timeout")], Double(handBacksTimedOut))
         if let c = membership {
             t.family("metallb_speaker_membership_removals_total", .counter, "Members that left the alive set, by reason (timeout: suspected dead).")
             for (reason, n) in c.removals.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
@@ -166,6 +173,7 @@ extension SpeakerRuntime {
         m.scheduling = failover.membership.schedulingOutcome
         m.placement = failover.membership.threadPlacement
         m.takeovers = failover.takeovers
+        (m.handBacksClaimed, m.handBacksTimedOut) = failover.handBacks
         let bgp = bgpView
         m.bgpAnnounced = bgp.announced
         m.bgpSessions = bgp.sessions

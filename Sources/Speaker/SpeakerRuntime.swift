@@ -54,6 +54,11 @@ public final class SpeakerRuntime: Sendable {
 
     struct Shared {
         var failover: Layer2Failover?
+        /// The membership address this node binds to (known before the membership starts).
+        var memberEndpoint: SocketEndpoint?
+        /// Told once the first plan is in the failover: the membership may start (`run` waits for it).
+        var join: AsyncStream<Void>.Continuation?
+        var joined = false
         var configured = false
         /// The last Event reason told per Service (not repeated on every reconcile).
         var told: [String: String] = [:]
@@ -104,6 +109,7 @@ public final class SpeakerRuntime: Sendable {
     public var readiness: String? {
         state.withLock { s in
             if !s.configured { return s.waiting }
+            if !s.joined { return "joining the membership" }
             if s.failover?.alive == nil { return "the membership (no member heard yet)" }
             return nil
         }
@@ -169,35 +175,60 @@ public final class SpeakerRuntime: Sendable {
             throw SpeakerError.noInterface
         }
         let announcer = try Announcer(interfaces: interfaces, configuration: s.announcer)
+        let endpoint = SocketEndpoint(address: bind, port: s.memberPort)
         let failover = try Layer2Failover(node: s.node, announcer: announcer, membership: s.membership,
-                                          bind: SocketEndpoint(address: bind, port: s.memberPort), keyring: s.keyring)
-        try failover.start()
-        state.withLock { $0.failover = failover }
-        logger.info("answering", metadata: [
+                                          bind: endpoint, keyring: s.keyring, handBackTimeout: s.handOverTimeout)
+        let (joinSignal, join) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        state.withLock {
+            $0.failover = failover
+            $0.memberEndpoint = endpoint
+            $0.join = join
+        }
+        logger.info("answering once configured", metadata: [
             "node": "\(s.node)", "interfaces": "\(interfaces)", "membership": "\(bind):\(s.memberPort)",
-            "scheduling": "\(failover.membership.schedulingOutcome.map { "\($0)" } ?? "pending")",
-            "placement": "\(failover.membership.threadPlacement.map { "\($0)" } ?? "")",
         ])
 
         bgpNotifier.set { Task { await queue.add(key) } }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await config.run() }
-            group.addTask { await announce.run() }
-            // A membership change moves ownership (on the membership thread); the status objects follow here.
-            group.addTask {
+        var joinError: MembershipNodeError?
+        await withTaskGroup(of: MembershipNodeError?.self) { group in
+            group.addTask { await config.run(); return nil }
+            group.addTask { await announce.run(); return nil }
+            // The membership starts once this node knows what to announce: the others count a member alive as soon
+            // as they hear it, and elect it owner of its IPs; joining earlier would leave those IPs unanswered until
+            // the configuration is loaded.
+            group.addTask { [self] in
+                var signals = joinSignal.makeAsyncIterator()
+                guard await signals.next() != nil, !Task.isCancelled else { return nil }
+                do throws(MembershipNodeError) {
+                    try failover.start()
+                } catch {
+                    self.logger.error("could not start the membership", metadata: ["error": "\(error)", "membership": "\(endpoint)"])
+                    return error
+                }
+                self.state.withLock { $0.joined = true }
+                self.logger.info("joined the membership", metadata: [
+                    "membership": "\(failover.membership.boundAddress.map { "\($0)" } ?? "\(endpoint)")",
+                    "scheduling": "\(failover.membership.schedulingOutcome.map { "\($0)" } ?? "pending")",
+                    "placement": "\(failover.membership.threadPlacement.map { "\($0)" } ?? "")",
+                ])
+                // A membership change moves ownership (on the membership thread); the status objects follow here.
+                await queue.add(key)
                 for await _ in failover.membership.changes() { await queue.add(key) }
+                return nil
             }
             if let every = s.gratuitousInterval {
                 group.addTask {
                     while !Task.isCancelled {
-                        do { try await Task.sleep(for: every) } catch { return }
+                        do { try await Task.sleep(for: every) } catch { return nil }
                         failover.announcer.reannounce()
                     }
+                    return nil
                 }
             }
-            await group.next()
+            joinError = await group.next() ?? nil
             group.cancelAll()
         }
+        join.finish()
         // BGP: every session closed with a Cease NOTIFICATION (the routers withdraw our routes at once).
         bgpNotifier.set(nil)
         await bgp.stop()
@@ -221,6 +252,21 @@ public final class SpeakerRuntime: Sendable {
             }
         }.value
         logger.info("stopped")
+        if let joinError { throw SpeakerError.membership(joinError) }
+    }
+
+    /// The first plan is in the failover: the membership may start (once; later calls do nothing).
+    func requestJoin() {
+        state.withLock { s in
+            guard let join = s.join else { return }
+            join.yield()
+            s.join = nil
+        }
+    }
+
+    /// This node's membership address: the bound one once started, the configured one before.
+    var memberEndpoint: SocketEndpoint? {
+        state.withLock { s in s.failover?.membership.boundAddress ?? s.memberEndpoint }
     }
 
     func setConfigured(_ configured: Bool) { state.withLock { $0.configured = configured } }
@@ -247,9 +293,11 @@ public final class SpeakerRuntime: Sendable {
 public enum SpeakerError: Error, CustomStringConvertible {
     case noNodeAddress(String)
     case noInterface
+    case membership(MembershipNodeError)
 
     public var description: String {
         switch self {
+        case .membership(let e): "the membership could not start: \(e)"
         case .noNodeAddress(let n): "node \(n) has no InternalIP to run the membership on; give --ml-bind-addr"
         case .noInterface: "no interface to answer on (none is up, takes part in ARP and is not a bridge or bond port); give --interface"
         }
@@ -279,9 +327,9 @@ struct AnnounceReconciler: Reconciler {
             guard let node = pod.spec?.nodeName, let ip = pod.status?.podIP.flatMap({ IPAddress($0) }) else { continue }
             members[node] = SocketEndpoint(address: ip, port: s.memberPort)
         }
-        runtime.checkMembershipAddress(pod: members[s.node], bound: failover.membership.boundAddress)
+        runtime.checkMembershipAddress(pod: members[s.node], bound: runtime.memberEndpoint)
         // This node is a member whether or not its Pod is listed yet (outside a cluster there is none).
-        if members[s.node] == nil, let bound = failover.membership.boundAddress { members[s.node] = bound }
+        if members[s.node] == nil, let bound = runtime.memberEndpoint { members[s.node] = bound }
         failover.setMembers(members)
 
         guard let config = await tracker.current else { return .done }
@@ -302,6 +350,7 @@ struct AnnounceReconciler: Reconciler {
         }
         let requests = plans.compactMap { $0.failoverRequest(node: s.node) }
         failover.setRequests(requests)
+        runtime.requestJoin()
         let owned = Set(failover.owned.map(\.serviceKey))
         runtime.logger.debug("planned", metadata: [
             "services": "\(plans.count)", "announceable": "\(requests.count)", "owned": "\(owned.sorted())",

@@ -165,6 +165,79 @@ private func eventually(_ limit: Duration = .seconds(20), _ condition: () -> Boo
     }
 }
 
+/// Hand-back: a node that comes (back) is elected owner of some IPs at once; the node that answered them keeps
+/// answering until the newcomer claims them on the wire (or a deadline passes), so a rolling update has no moment
+/// when nobody answers.
+@Suite(.serialized) struct Layer2HandBackTests {
+    /// Starts `a` alone (it settles, then owns everything), then `b` without requests; returns both.
+    static func pair(prefix: String, ports: (UInt16, UInt16), handBack: Duration) throws -> (TestNetworkNamespace, Layer2Failover, Layer2Failover) {
+        let netns = try TestNetworkNamespace(prefix: prefix)
+        try netns.ip(["link", "add", "\(prefix)a0", "type", "veth", "peer", "name", "\(prefix)b0"])
+        try netns.ip(["link", "set", "\(prefix)a0", "up"])
+        try netns.ip(["link", "set", "\(prefix)b0", "up"])
+        let key = MembershipKeyring.testKey
+        let members: [String: SocketEndpoint] = ["a": SocketEndpoint(address: .v4(IPv4Address(127, 0, 0, 1)), port: ports.0),
+                                                 "b": SocketEndpoint(address: .v4(IPv4Address(127, 0, 0, 1)), port: ports.1)]
+        let nodes = try NetworkNamespace.run(in: netns.name) { () throws -> [Layer2Failover] in
+            try ["a", "b"].map { name in
+                let announcer = try Announcer(interfaces: ["\(prefix)\(name)0"], configuration: Announcer.Configuration(announcementRounds: 1))
+                let f = try Layer2Failover(node: name, announcer: announcer, membership: MembershipConfig(), bind: members[name]!,
+                                           keyring: try MembershipKeyring(primary: key), handBackTimeout: handBack)
+                f.setMembers(members)
+                return f
+            }
+        }
+        nodes[0].setRequests(Layer2FailoverLiveTests.requests)
+        try NetworkNamespace.run(in: netns.name) { () throws in try nodes[0].start() }
+        return (netns, nodes[0], nodes[1])
+    }
+
+    static let all = Set(Layer2FailoverLiveTests.requests.flatMap { r in r.ips.map { ServiceIP(serviceKey: r.serviceKey, ip: $0) } })
+
+    @Test func theOldOwnerAnswersUntilTheNewcomerClaims() async throws {
+        guard getuid() == 0 else {
+            Issue.record("needs root (network namespaces): this test did not run")
+            return
+        }
+        let (netns, a, b) = try Self.pair(prefix: "shk", ports: (17966, 17967), handBack: .seconds(30))
+        defer { b.stop(); a.stop(); netns.remove() }
+        #expect(await eventually { a.alive == ["a"] && a.owned == Self.all })
+
+        // b joins before it knows what to announce: a elects it owner of some IPs, but keeps answering them.
+        try NetworkNamespace.run(in: netns.name) { () throws in try b.start() }
+        #expect(await eventually { a.alive == ["a", "b"] && b.alive == ["a", "b"] })
+        let toB = Self.all.subtracting(a.owned)
+        #expect(!toB.isEmpty && !a.owned.isEmpty)
+        #expect(a.answered == Self.all, "a answers \(a.answered.count) of \(Self.all.count) while b announces nothing")
+        #expect(Set(a.announcer.answering()["shka0"] ?? []) == Set(Self.all.map(\.ip)))
+        #expect(a.handBacks.claimed == 0 && a.handBacks.timedOut == 0)
+
+        // b announces (gratuitous ARP on the link): a stops answering each IP b claimed, well before the deadline.
+        b.setRequests(Layer2FailoverLiveTests.requests)
+        #expect(await eventually(.seconds(10)) { a.answered == a.owned })
+        #expect(b.owned == toB)
+        #expect(a.handBacks.claimed == UInt64(toB.count), "\(a.handBacks)")
+        #expect(a.handBacks.timedOut == 0)
+        #expect(Set(a.announcer.answering()["shka0"] ?? []) == Set(a.owned.map(\.ip)))
+    }
+
+    @Test func aNewcomerThatNeverClaimsGetsItsIPsAfterTheDeadline() async throws {
+        guard getuid() == 0 else {
+            Issue.record("needs root (network namespaces): this test did not run")
+            return
+        }
+        let (netns, a, b) = try Self.pair(prefix: "shl", ports: (17968, 17969), handBack: .milliseconds(300))
+        defer { b.stop(); a.stop(); netns.remove() }
+        #expect(await eventually { a.alive == ["a"] && a.owned == Self.all })
+        try NetworkNamespace.run(in: netns.name) { () throws in try b.start() }
+        #expect(await eventually { a.alive == ["a", "b"] })
+        // Nobody claims: after the deadline a answers only what it owns.
+        #expect(await eventually(.seconds(10)) { a.answered == a.owned && a.owned != Self.all })
+        #expect(a.handBacks.timedOut == UInt64(Self.all.count - a.owned.count), "\(a.handBacks)")
+        #expect(a.handBacks.claimed == 0)
+    }
+}
+
 extension MembershipKeyring {
     /// A fixed 32-byte key for tests.
     static let testKey: [UInt8] = Array(0..<32)
