@@ -43,7 +43,7 @@ extension AnnounceReconciler {
         // BGPSessionState: one per planned session (refused peers included, Idle with their reason).
         let snapshots = await runtime.bgp.snapshot()
         let refused = await runtime.bgp.refusedPeers()
-        try await writeSessionStates(snapshots: snapshots, refused: refused, peers: config.bgpPeers ?? [])
+        try await writeSessionStates(snapshots: snapshots, refused: refused, peers: config.bgpPeers)
 
         var announced: [ServiceIP] = []
         for plan in plans where !(table.peers[plan.serviceKey] ?? []).isEmpty {

@@ -188,6 +188,14 @@ public final class SpeakerRuntime: Sendable {
             "node": "\(s.node)", "interfaces": "\(interfaces)", "membership": "\(bind):\(s.memberPort)",
         ])
 
+        // Read by the reconciler but not watched (a controller starts only the informers it watches): started here,
+        // or they would stay empty and every reconcile would create the status objects again.
+        await allStatuses.start()
+        await bgpStatuses.start()
+        await sessionStates.start()
+        await allStatuses.waitForSync()
+        await bgpStatuses.waitForSync()
+        await sessionStates.waitForSync()
         bgpNotifier.set { Task { await queue.add(key) } }
         var joinError: MembershipNodeError?
         await withTaskGroup(of: MembershipNodeError?.self) { group in
@@ -240,6 +248,9 @@ public final class SpeakerRuntime: Sendable {
             logger.warning("handed over, but another node did not announce every IP in time", metadata: ["result": "\(handOver)"])
         }
         await nodes.stop()
+        await allStatuses.stop()
+        await bgpStatuses.stop()
+        await sessionStates.stop()
         // The role is shutting down, so this task is cancelled: the removal runs in a task of its own, which is not.
         let client = self.client, logger = self.logger
         await Task {

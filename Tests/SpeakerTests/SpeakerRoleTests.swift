@@ -197,6 +197,45 @@ import TestSupport
             return states == .valid
         })
         #expect(try await eventually(timeout: .seconds(30)) { try await announcers().count == 1 })
+
+        // BGP too: a peer nobody answers (sessions keep retrying, every attempt a reconcile) and an advertisement.
+        // One ServiceBGPStatus per node, however many reconciles run, and one BGPSessionState per node.
+        var peer = API.BGPPeer(metadata: ObjectMeta(name: "nobody", namespace: ns),
+                               spec: BGPPeerSpec(myASN: 64513, peerASN: 64512, peerAddress: "127.0.0.9"))
+        peer.spec.peerPort = 16179
+        peer.spec.connectTime = "1s"
+        peer.setTypeMeta()
+        _ = try await env.client.resource(API.BGPPeer.self, namespace: ns).create(peer)
+        var bgpAd = BGPAdvertisement(metadata: ObjectMeta(name: "all", namespace: ns), spec: BGPAdvertisementSpec())
+        bgpAd.setTypeMeta()
+        _ = try await env.client.resource(BGPAdvertisement.self, namespace: ns).create(bgpAd)
+        let bgpStatuses = env.client.resource(ServiceBGPStatus.self, namespace: ns)
+        func bgpNodes() async throws -> [String] {
+            try await bgpStatuses.listAll().items.filter { $0.status?.serviceName == "web" }.compactMap { $0.status?.node }.sorted()
+        }
+        let perNode = try await eventually(timeout: .seconds(30)) { try await bgpNodes() == nodeNames.sorted() }
+        let firstSeen = try await bgpNodes()
+        #expect(perNode, "ServiceBGPStatus objects for web by node: \(firstSeen)")
+        // More reconciles: the Service changes a few times.
+        for i in 0 ..< 5 {
+            _ = try await env.client.resource(Service.self, namespace: apps).mergePatch("web", patch: ["metadata": ["annotations": ["touch": .string("\(i)")]]])
+            try await Task.sleep(for: .milliseconds(400))
+        }
+        let sessionStates = env.client.resource(BGPSessionState.self, namespace: ns)
+        #expect(try await eventually(timeout: .seconds(30)) { try await sessionStates.listAll().items.count == 2 })
+        let afterReconciles = try await bgpNodes()
+        #expect(afterReconciles == nodeNames.sorted(), "ServiceBGPStatus objects for web by node after reconciles: \(afterReconciles)")
+
+        // A speaker killed (no hand-over, no cleanup): the survivor takes the IP over and removes the dead node's
+        // ServiceL2Status once the membership says it is gone.
+        let current = try #require(try await announcers().first)
+        let victim = nodeNames.firstIndex(of: current)!
+        speakers[victim].signal(SIGKILL)
+        _ = await speakers[victim].wait(limit: .seconds(10))
+        let survivor = nodeNames[1 - victim]
+        let cleaned = try await eventually(timeout: .seconds(30)) { try await announcers() == [survivor] }
+        let left = try await announcers()
+        #expect(cleaned, "after \(current) was killed: \(left); survivor's log:\n\(speakers[1 - victim].output.suffix(2000))")
     }
 
     /// Three speakers, a client on their LAN with arping: the owner answers, and MetalLB's rules move or stop the
