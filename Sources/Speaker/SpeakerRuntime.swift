@@ -221,7 +221,19 @@ public final class SpeakerRuntime: Sendable {
                 ])
                 // A membership change moves ownership (on the membership thread); the status objects follow here.
                 await queue.add(key)
-                for await _ in failover.membership.changes() { await queue.add(key) }
+                // Others back after this node was alone: its link was probably down, and a watch that died with it
+                // would keep the caches stale until its deadline (up to a minute); list everything again now.
+                var wasAlone = false
+                for await update in failover.membership.changes() {
+                    let alive = update.change.alive
+                    if wasAlone, alive.count > 1 {
+                        self.logger.info("other speakers are back after this node was alone: listing the caches again",
+                                         metadata: ["alive": "\(alive.sorted())"])
+                        await cache.relistAll()
+                    }
+                    wasAlone = alive == [s.node]
+                    await queue.add(key)
+                }
                 return nil
             }
             if let every = s.gratuitousInterval {

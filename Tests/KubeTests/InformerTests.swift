@@ -66,6 +66,36 @@ func snapshot(_ items: [ConfigMap]) -> [String: String] {
         #expect(await late.count == 25)
     }
 
+    @Test func relistListsAgainAndKeepsFollowing() async throws {
+        let env = try await TestEnv.make()
+        defer { Task { await env.close() } }
+        let cms = env.client.resource(ConfigMap.self, namespace: env.namespace)
+        for i in 0..<5 { _ = try await cms.create(configMap("pre-\(i)", env.namespace)) }
+        let informer = Informer(cms)
+        let log = EventLog()
+        await informer.addHandler(log.handler())
+        await informer.start()
+        defer { Task { await informer.stop() } }
+        await informer.waitForSync()
+        #expect(await informer.listCount == 1)
+
+        await informer.relist()
+        #expect(try await eventually { await informer.listCount == 2 })
+        // Nothing changed: the same objects, and no handler saw an add or a delete for them.
+        #expect(await informer.count == 5)
+        #expect(await log.entries.filter { $0.kind != .add }.isEmpty)
+        #expect(await log.count == 5)
+        // The new watch follows.
+        let added = try await cms.create(configMap("after", env.namespace))
+        try await cms.delete("pre-0")
+        #expect(try await eventually {
+            let there = await informer.get(added.key) != nil
+            let gone = await informer.get(namespace: env.namespace, name: "pre-0") == nil
+            return there && gone
+        })
+        #expect(await log.entries.filter { $0.kind == .delete }.map(\.name) == ["pre-0"])
+    }
+
     @Test func resyncRedeliversCachedObjects() async throws {
         let env = try await TestEnv.make()
         defer { Task { await env.close() } }

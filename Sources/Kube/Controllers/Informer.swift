@@ -46,6 +46,8 @@ public actor Informer<T: KubeObject> {
     /// Starts not yet matched by a stop.
     private var users = 0
     private var resyncTask: Task<Void, Never>?
+    /// Bumped by `relist`: a loop of an older generation applies nothing more.
+    private var generation = 0
 
     /// The resourceVersion the cache is current to.
     public private(set) var lastResourceVersion: String?
@@ -92,7 +94,7 @@ public actor Informer<T: KubeObject> {
     public func start() {
         users += 1
         guard runTask == nil else { return }
-        runTask = Task { await self.run() }
+        runTask = Task { [generation] in await self.run(generation: generation) }
         if let resyncPeriod {
             resyncTask = Task {
                 while !Task.isCancelled {
@@ -102,6 +104,17 @@ public actor Informer<T: KubeObject> {
                 }
             }
         }
+    }
+
+    /// Drops the current list/watch and starts over with a fresh list, for a caller that has reason to think the
+    /// connection died silently (its node was cut off the network) and should not wait for the watch's deadline.
+    /// Handlers see the differences as usual. Does nothing when not started.
+    public func relist() {
+        guard runTask != nil else { return }
+        generation += 1
+        runTask?.cancel()
+        let g = generation
+        runTask = Task { await self.run(generation: g) }
     }
 
     public func stop() {
@@ -132,10 +145,10 @@ public actor Informer<T: KubeObject> {
 
     // MARK: - Loop
 
-    private func run() async {
+    private func run(generation g: Int) async {
         var needList = true
         // After 410 Gone the watch cache is behind what we saw: relists are always consistent reads.
-        var listFromCache = initialListFromCache
+        var listFromCache = initialListFromCache && g == 0   // a relist wants what the server has now
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(30))
         while !Task.isCancelled {
             do {
@@ -143,6 +156,7 @@ public actor Informer<T: KubeObject> {
                     var opts = options
                     opts.resourceVersion = listFromCache ? "0" : nil
                     let (items, rv) = try await resource.listAll(opts, pageSize: pageSize)
+                    guard generation == g else { return }
                     listCount += 1
                     await replace(with: items, resourceVersion: rv)
                     needList = false
@@ -157,6 +171,7 @@ public actor Informer<T: KubeObject> {
                 opts.timeoutSeconds = Int.random(in: 30...60)
                 watchCount += 1
                 for try await event in resource.watch(resourceVersion: lastResourceVersion, options: opts) {
+                    guard generation == g else { return }
                     await apply(event)
                     backoff.reset()
                 }

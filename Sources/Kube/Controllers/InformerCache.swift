@@ -9,6 +9,7 @@ public actor InformerCache {
     private var starters: [Key: @Sendable () async -> Void] = [:]
     private var stoppers: [Key: @Sendable () async -> Void] = [:]
     private var syncers: [Key: @Sendable () async -> Void] = [:]
+    private var relisters: [Key: @Sendable () async -> Void] = [:]
     private var started = false
 
     struct Key: Hashable {
@@ -42,6 +43,7 @@ public actor InformerCache {
         starters[key] = { await informer.start() }
         stoppers[key] = { await informer.stop() }
         syncers[key] = { await informer.waitForSync() }
+        relisters[key] = { await informer.relist() }
         if started { await informer.start() }
         return informer
     }
@@ -53,6 +55,11 @@ public actor InformerCache {
     public func start() async {
         started = true
         for s in starters.values { await s() }
+    }
+
+    /// Lists every started informer again and restarts its watch (`Informer.relist`).
+    public func relistAll() async {
+        for r in relisters.values { await r() }
     }
 
     /// Returns once every informer made so far has listed its objects.
