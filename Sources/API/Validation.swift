@@ -308,7 +308,7 @@ struct ConfigurationValidator {
         for a in c.bgpAdvertisements { announced.formUnion(selectedPools(a.spec?.ipAddressPools, a.spec?.ipAddressPoolSelectors)) }
         for (i, pool) in c.ipAddressPools.enumerated() where !announced.contains(i) {
             warning(ObjectRef(pool), "",
-                "no L2Advertisement or BGPAdvertisement selects this pool: its addresses are assigned to services but not announced")
+                "no L2Advertisement or BGPAdvertisement selects this pool (yet): until one does, its addresses are assigned to Services but not announced")
         }
     }
 

@@ -135,7 +135,7 @@ private func peerReport(_ spec: BGPPeerSpec, apiVersion: String? = nil, _ edit: 
     @Test func unannouncedPoolsAreWarned() {
         let r = Configuration(ipAddressPools: [S.pool("a", ["10.0.0.0/24"])]).validate()
         #expect(r.isValid)
-        #expect(r.hasWarning("", "no L2Advertisement or BGPAdvertisement selects this pool"))
+        #expect(r.hasWarning("", "no L2Advertisement or BGPAdvertisement selects this pool (yet)"))
         let selected = Configuration(
             ipAddressPools: [S.pool("a", ["10.0.0.0/24"], labels: ["t": "x"])],
             l2Advertisements: [S.l2Adv("l", .init(ipAddressPoolSelectors: [LabelSelector(matchLabels: ["t": "x"])]))]
