@@ -4,7 +4,9 @@
 #
 #   speaker_manifests IMAGE [NAMESPACE]     ServiceAccount, a ClusterRoleBinding to cluster-admin
 #                                           (test clusters only), the speaker DaemonSet
-#   controller_manifests IMAGE [NAMESPACE]  the same for the controller Deployment (no webhook)
+#   controller_manifests IMAGE [NAMESPACE]  the same for the controller Deployment (no webhook);
+#                                           $CONTROLLER_EXTRA_ARGS (YAML flow items, e.g.
+#                                           "--kube-api-qps=200, --kube-api-burst=400") appended
 # The speakers' membership key is the Secret `memberlist` (key `secretkey`), which the caller
 # creates (`memberlist_secret NAMESPACE` does, with a random key).
 
@@ -87,7 +89,7 @@ spec:
       - name: controller
         image: $image
         imagePullPolicy: Never
-        args: [controller, --no-leader-elect, --log-level=info]
+        args: [controller, --no-leader-elect, --log-level=info${CONTROLLER_EXTRA_ARGS:+, $CONTROLLER_EXTRA_ARGS}]
         readinessProbe: {httpGet: {path: /readyz, port: 7472}, periodSeconds: 1}
 EOF
 }
