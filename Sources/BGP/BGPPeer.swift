@@ -189,6 +189,8 @@ public final class BGPPeer: @unchecked Sendable {
     private var splitters: [ConnectionID: BGPFrameSplitter] = [:]
     private var lastWrite: [ConnectionID: EventLoopFuture<Void>] = [:]
     private var closing: [EventLoopFuture<Void>] = []
+    /// Set by `stopForRestart` while it runs: NOTIFICATIONs are not sent (the connections just close).
+    private var silent = false
     private struct TimerKey: Hashable { var timer: BGPTimer; var connection: ConnectionID? }
     private var timers: [TimerKey: Scheduled<Void>] = [:]
     private var pending: [PeerAction] = []
@@ -240,6 +242,24 @@ public final class BGPPeer: @unchecked Sendable {
         eventLoop.flatSubmit {
             self.closing = []
             self.run(self.session.manualStop(shutdownCommunication: shutdownCommunication))
+            for (_, t) in self.timers { t.cancel() }
+            self.timers = [:]
+            return EventLoopFuture.andAllComplete(self.closing, on: self.eventLoop)
+        }
+    }
+
+    /// Leaves for a restart (RFC 4724 §4): every connection is closed without a NOTIFICATION, which a peer that
+    /// negotiated graceful restart with us takes as our restart: it keeps our routes, marked stale, until we are back
+    /// and send End-of-RIB, or until the Restart Time we advertised passes. A peer without graceful restart withdraws
+    /// them as for any lost connection (use `stop` to tell it why). Nothing restarts afterwards; completes when every
+    /// connection is closed.
+    @discardableResult
+    public func stopForRestart() -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            self.closing = []
+            self.silent = true
+            self.run(self.session.manualStop(shutdownCommunication: nil))
+            self.silent = false
             for (_, t) in self.timers { t.cancel() }
             self.timers = [:]
             return EventLoopFuture.andAllComplete(self.closing, on: self.eventLoop)
@@ -321,7 +341,7 @@ public final class BGPPeer: @unchecked Sendable {
         case .closeConnection(let id): closeChannel(id)
         case .sendOpen(let o): send(.open(o), on: pa.connection)
         case .sendKeepalive: send(.keepalive, on: pa.connection)
-        case .sendNotification(let n): send(.notification(n), on: pa.connection)
+        case .sendNotification(let n): if !silent { send(.notification(n), on: pa.connection) }
         case .startTimer(let t, let d): startTimer(t, d, connection: pa.connection)
         case .stopTimer(let t):
             let key = TimerKey(timer: t, connection: t.isPerConnection ? pa.connection : nil)

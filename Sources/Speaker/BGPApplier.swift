@@ -124,10 +124,14 @@ public actor BGPApplier {
         }
     }
 
-    private func close(_ id: String, reason: String) async {
+    private func close(_ id: String, reason: String, forRestart: Bool = false) async {
         guard let r = running.removeValue(forKey: id) else { return }
         await r.tie?.stop()
-        try? await r.peer.shutdown(shutdownCommunication: "metallb: \(reason)")
+        if forRestart && r.plan.gracefulRestart {
+            try? await r.peer.stopForRestart().get()
+        } else {
+            try? await r.peer.shutdown(shutdownCommunication: "metallb: \(reason)")
+        }
         try? await speaker.removePeer(r.plan.peerAddress).get()
         bfdStates.set(r.plan.peerName, nil)
         logger.info("bgp session closed", metadata: ["peer": "\(r.plan.peerName)", "reason": "\(reason)"])
@@ -151,10 +155,11 @@ public actor BGPApplier {
     /// The refused peers (not running), with their reasons.
     public func refusedPeers() -> [String: String] { refused.filter { running[$0.key] == nil } }
 
-    /// Closes every session (Cease, or, when `gracefulRestart`, just the connections: a peer that negotiated
-    /// graceful restart keeps our routes until we are back) and the BFD endpoint.
+    /// Closes every session and the BFD endpoint: with a Cease NOTIFICATION (the peer withdraws our routes at once),
+    /// or, for a peer with `enableGracefulRestart`, by closing the connection alone (RFC 4724): a router that
+    /// negotiated graceful restart keeps our routes until the speaker is back and has sent them again.
     public func stop() async {
-        for id in running.keys.sorted() { await close(id, reason: "the speaker stops") }
+        for id in running.keys.sorted() { await close(id, reason: "the speaker stops", forRestart: true) }
         await bfdEndpoint?.stop()
         bfdEndpoint = nil
         await speaker.close()

@@ -86,6 +86,36 @@ import NetAddress
         await passive.close()
     }
 
+    @Test func stopForRestartKeepsTheRoutesUntilTheSpeakerIsBack() async throws {
+        let passive = BGPSpeaker()
+        let port = try await passive.listen(address: Self.lo, port: 0)
+        let pPeer = try await passive.addPeer(config(localAS: 65001, peerAS: 65002, id: "10.0.0.1", passive: true, gr: true))
+        let routes = [AdvertisedRoute(prefix: pfx("10.210.7.0/24")), AdvertisedRoute(prefix: pfx("10.210.8.0/24"))]
+        let first = BGPSpeaker()
+        let aPeer = try await first.addPeer(config(localAS: 65002, peerAS: 65001, id: "10.0.0.2", passive: false, port: port, gr: true))
+        aPeer.setRoutes(routes)
+        #expect(try await eventually { try await pPeer.adjRIBIn().count == 2 })
+
+        // The speaker leaves for a restart: no NOTIFICATION, and the peer keeps both routes, marked stale.
+        try await aPeer.stopForRestart().get()
+        #expect(try await eventually { try await pPeer.currentStatus().state != .established })
+        #expect(try await pPeer.currentStatus().lastNotificationReceived == nil)
+        #expect(try await eventually { try await pPeer.adjRIBIn().allSatisfy(\.stale) })
+        #expect(try await pPeer.adjRIBIn().map(\.prefix) == routes.map(\.prefix))
+        await first.close()
+
+        // The new speaker sends one of the two again, then End-of-RIB: that one is fresh, the other purged.
+        let second = BGPSpeaker()
+        let bPeer = try await second.addPeer(config(localAS: 65002, peerAS: 65001, id: "10.0.0.2", passive: false, port: port, gr: true))
+        bPeer.setRoutes([routes[0]])
+        #expect(try await eventually {
+            let rib = try await pPeer.adjRIBIn()
+            return rib.map(\.prefix) == [routes[0].prefix] && rib.allSatisfy { !$0.stale }
+        })
+        await second.close()
+        await passive.close()
+    }
+
     @Test func pathDownTearsTheSessionDownAndItRecovers() async throws {
         let passive = BGPSpeaker()
         let active = BGPSpeaker()
