@@ -15,6 +15,20 @@ public struct BGPSessionSnapshot: Hashable, Sendable {
     public var lastError: String?
     public var prefixesSent: Int
     public var updatesSent: Int
+    /// Prefixes the plan gives this session; those not yet sent are pending.
+    public var prefixesWanted: Int = 0
+
+    public init(peerName: String, peerAddress: IPAddress, state: BGPState, bfd: BFDState?, lastError: String?,
+                prefixesSent: Int, updatesSent: Int, prefixesWanted: Int = 0) {
+        self.peerName = peerName
+        self.peerAddress = peerAddress
+        self.state = state
+        self.bfd = bfd
+        self.lastError = lastError
+        self.prefixesSent = prefixesSent
+        self.updatesSent = updatesSent
+        self.prefixesWanted = prefixesWanted
+    }
 }
 
 /// Keeps this node's BGP sessions equal to the plan: opens new ones, re-establishes only those whose settings changed
@@ -32,6 +46,8 @@ public actor BGPApplier {
         var peer: BGPPeer
         var tie: PeerWithBFD?
         var bfdState: BFDState?
+        /// How many prefixes the plan gives this session (what it should advertise).
+        var wanted = 0
     }
     private var running: [String: Running] = [:]
     /// Peers refused by the plan, with the reason (shown as their session's lastError).
@@ -64,7 +80,9 @@ public actor BGPApplier {
             } else {
                 await open(session, bfdLocalAddress)
             }
-            running[session.id]?.peer.setRoutes(table.routes(for: session))
+            let routes = table.routes(for: session)
+            running[session.id]?.wanted = routes.count
+            running[session.id]?.peer.setRoutes(routes)
         }
     }
 
@@ -147,7 +165,7 @@ public actor BGPApplier {
                 peerName: r.plan.peerName, peerAddress: r.plan.peerAddress, state: s.state,
                 bfd: r.plan.bfd == nil ? nil : (bfdStates.get(r.plan.peerName) ?? .down),
                 lastError: s.state == .established ? nil : (refused[r.plan.peerName] ?? s.lastError ?? s.lastDown.map { "\($0)" }),
-                prefixesSent: s.prefixesSent, updatesSent: updates))
+                prefixesSent: s.prefixesSent, updatesSent: updates, prefixesWanted: r.wanted))
         }
         return out
     }

@@ -49,6 +49,11 @@ public struct SpeakerMetricsSnapshot: Sendable {
         for x in sessions { t.sample("metallb_bgp_updates_total", [("peer", x.peerAddress.description)], Double(x.updatesSent)) }
         t.family("metallb_bgp_announced_prefixes_total", .gauge, "Prefixes the peer has from us, by peer address.")
         for x in sessions { t.sample("metallb_bgp_announced_prefixes_total", [("peer", x.peerAddress.description)], Double(x.prefixesSent)) }
+        t.family("metallb_bgp_pending_prefixes_total", .gauge,
+                 "Prefixes the plan gives the session that the peer does not have yet (all of them while the session is down), by peer address.")
+        for x in sessions {
+            t.sample("metallb_bgp_pending_prefixes_total", [("peer", x.peerAddress.description)], Double(max(0, x.prefixesWanted - x.prefixesSent)))
+        }
         t.family("metallb_bfd_session_up", .gauge, "BFD session state (1: Up), by peer address; only sessions with a BFD profile.")
         for x in sessions { if let b = x.bfd { t.sample("metallb_bfd_session_up", [("peer", x.peerAddress.description)], b == .up ? 1 : 0) } }
         let ips = addressCounters.keys.sorted()

@@ -1,3 +1,4 @@
+import BGP
 import Layer2
 import Membership
 import NetAddress
@@ -24,6 +25,13 @@ struct SpeakerMetricsTests {
         m.scheduling = .nice(-10)
         m.placement = ThreadPlacement(primaryCPU: 0, standbyCPU: 1)
         m.takeovers = 4
+        m.handBacksClaimed = 5
+        m.bgpSessions = [
+            BGPSessionSnapshot(peerName: "router", peerAddress: IPAddress("10.250.0.3")!, state: .established, bfd: nil,
+                               lastError: nil, prefixesSent: 2, updatesSent: 3, prefixesWanted: 5),
+            BGPSessionSnapshot(peerName: "down", peerAddress: IPAddress("10.250.0.4")!, state: .active, bfd: nil,
+                               lastError: "connection refused", prefixesSent: 0, updatesSent: 0, prefixesWanted: 5),
+        ]
         let text = m.exposition()
         for line in [
             "metallb_k8s_client_config_loaded_bool 1",
@@ -38,6 +46,13 @@ struct SpeakerMetricsTests {
             "metallb_speaker_layer2_takeovers_total 4",
             #"metallb_speaker_membership_thread_info{policy="SCHED_OTHER",priority="nice -10",cpu="0",standby_cpu="1"} 1"#,
             "metallb_speaker_membership_realtime_bool 0",
+            #"metallb_speaker_layer2_handbacks_total{result="claimed"} 5"#,
+            #"metallb_speaker_layer2_handbacks_total{result="timeout"} 0"#,
+            #"metallb_bgp_session_up{peer="10.250.0.3"} 1"#,
+            #"metallb_bgp_session_up{peer="10.250.0.4"} 0"#,
+            #"metallb_bgp_announced_prefixes_total{peer="10.250.0.3"} 2"#,
+            #"metallb_bgp_pending_prefixes_total{peer="10.250.0.3"} 3"#,
+            #"metallb_bgp_pending_prefixes_total{peer="10.250.0.4"} 5"#,
             "# TYPE metallb_layer2_requests_received counter",
             "# TYPE metallb_speaker_announced gauge",
         ] {
