@@ -238,7 +238,7 @@ import TestSupport
         #expect(cleaned, "after \(current) was killed: \(left); survivor's log:\n\(speakers[1 - victim].output.suffix(2000))")
     }
 
-    /// Three speakers, a client on their LAN with arping: the owner answers, and MetalLB's rules move or stop the
+    /// Three speakers, a client on their LAN with arping and ndisc6: the owner answers (IPv4 and IPv6), and MetalLB's rules move or stop the
     /// announcement as the cluster changes (ETP Local, the exclude label, NetworkUnavailable, node and service
     /// selectors); a bad configuration shows in `speaker-<node>` and changes nothing.
     @Test func threeSpeakersFollowTheRulesOnTheWire() async throws {
