@@ -411,10 +411,26 @@ struct AnnounceReconciler: Reconciler {
         // Events: the owner says it announces; for a Service nobody may announce, one speaker (the first live
         // member by name) says why, so the Service gets one Event and not one per node.
         let reporter = (failover.alive ?? []).union([s.node]).min() == s.node
+        let requestOf = Dictionary(requests.map { ($0.serviceKey, $0) }, uniquingKeysWith: { a, _ in a })
         for plan in plans {
             guard let service = byKey[plan.serviceKey] else { continue }
             switch plan.outcome {
             case .announce:
+                // Interfaces an L2Advertisement names that this speaker does not answer on (absent from the node,
+                // or not one it serves): said on the Service, never silent.
+                let named = requestOf[plan.serviceKey]?.interfaces ?? []
+                let missing = named.subtracting(failover.announcer.interfaceNames).sorted()
+                if owned.contains(plan.serviceKey), !missing.isEmpty,
+                   runtime.shouldTell(plan.serviceKey + "#interfaces", "missing/\(s.node)/\(missing)") {
+                    let serving = named.intersection(failover.announcer.interfaceNames).sorted()
+                    let consequence = serving.isEmpty
+                        ? "so this node, elected to announce it, answers on no interface and the IP is not reachable through it"
+                        : "so it is announced on \(serving.joined(separator: ", ")) only"
+                    recorder.emit(service, .warning, reason: "interfaceNotFound",
+                                  message: "node \"\(s.node)\" has no interface \(missing.joined(separator: ", ")) among those it answers on (\(failover.announcer.interfaceNames.sorted().joined(separator: ", "))), \(consequence); fix the L2Advertisement's interfaces or the speaker's --interface")
+                } else if missing.isEmpty {
+                    _ = runtime.shouldTell(plan.serviceKey + "#interfaces", "ok")
+                }
                 if owned.contains(plan.serviceKey), runtime.shouldTell(plan.serviceKey, "nodeAssigned/\(s.node)") {
                     recorder.emit(service, .normal, reason: "nodeAssigned", message: "announcing from node \"\(s.node)\" with protocol \"layer2\"")
                 } else if !owned.contains(plan.serviceKey) {
