@@ -17,9 +17,12 @@ public struct BGPSessionSnapshot: Hashable, Sendable {
     public var updatesSent: Int
     /// Prefixes the plan gives this session; those not yet sent are pending.
     public var prefixesWanted: Int = 0
+    /// Times the BFD session came Up, and went from Up to down, since the speaker started.
+    public var bfdUpEvents: UInt64 = 0
+    public var bfdDownEvents: UInt64 = 0
 
     public init(peerName: String, peerAddress: IPAddress, state: BGPState, bfd: BFDState?, lastError: String?,
-                prefixesSent: Int, updatesSent: Int, prefixesWanted: Int = 0) {
+                prefixesSent: Int, updatesSent: Int, prefixesWanted: Int = 0, bfdUpEvents: UInt64 = 0, bfdDownEvents: UInt64 = 0) {
         self.peerName = peerName
         self.peerAddress = peerAddress
         self.state = state
@@ -28,6 +31,8 @@ public struct BGPSessionSnapshot: Hashable, Sendable {
         self.prefixesSent = prefixesSent
         self.updatesSent = updatesSent
         self.prefixesWanted = prefixesWanted
+        self.bfdUpEvents = bfdUpEvents
+        self.bfdDownEvents = bfdDownEvents
     }
 }
 
@@ -165,7 +170,8 @@ public actor BGPApplier {
                 peerName: r.plan.peerName, peerAddress: r.plan.peerAddress, state: s.state,
                 bfd: r.plan.bfd == nil ? nil : (bfdStates.get(r.plan.peerName) ?? .down),
                 lastError: s.state == .established ? nil : (refused[r.plan.peerName] ?? s.lastError ?? s.lastDown.map { "\($0)" }),
-                prefixesSent: s.prefixesSent, updatesSent: updates, prefixesWanted: r.wanted))
+                prefixesSent: s.prefixesSent, updatesSent: updates, prefixesWanted: r.wanted,
+                bfdUpEvents: bfdStates.events(r.plan.peerName).ups, bfdDownEvents: bfdStates.events(r.plan.peerName).downs))
         }
         return out
     }
@@ -184,9 +190,18 @@ public actor BGPApplier {
     }
 }
 
-/// BFD states by peer name, written from BFD's callbacks.
+/// BFD states by peer name, written from BFD's callbacks, and how often each session came Up and went down
+/// (kept across re-ties, as counters are).
 final class BFDStates: Sendable {
-    private let states = Mutex<[String: BFDState]>([:])
-    func set(_ peer: String, _ state: BFDState?) { states.withLock { $0[peer] = state } }
-    func get(_ peer: String) -> BFDState? { states.withLock { $0[peer] } }
+    private let states = Mutex<(current: [String: BFDState], ups: [String: UInt64], downs: [String: UInt64])>(([:], [:], [:]))
+    func set(_ peer: String, _ state: BFDState?) {
+        states.withLock { s in
+            let old = s.current[peer]
+            if state == .up, old != .up { s.ups[peer, default: 0] += 1 }
+            if old == .up, state != nil, state != .up { s.downs[peer, default: 0] += 1 }
+            s.current[peer] = state
+        }
+    }
+    func get(_ peer: String) -> BFDState? { states.withLock { $0.current[peer] } }
+    func events(_ peer: String) -> (ups: UInt64, downs: UInt64) { states.withLock { ($0.ups[peer] ?? 0, $0.downs[peer] ?? 0) } }
 }

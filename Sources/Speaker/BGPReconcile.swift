@@ -63,18 +63,25 @@ extension AnnounceReconciler {
         let s = runtime.settings
         let client = runtime.client.resource(ServiceBGPStatus.self, namespace: s.namespace)
         let owner = await ownerReference()
-        for w in writes {
-            switch w {
-            case .create(let d):
-                let created = try await client.create(BGPStatusPlan.object(d, node: s.node, namespace: s.namespace, owner: owner))
-                try await setBGPStatus(created.metadata.name ?? "", d, client)
-                await Self.waitUntilCached(created.metadata.name ?? "", in: bgpStatuses, namespace: s.namespace)
-            case .update(let name, let d):
-                try await setBGPStatus(name, d, client)
-            case .delete(let name):
-                _ = try await client.deleteIfExists(name)
+        var created: [String] = []
+        do {
+            for w in writes {
+                switch w {
+                case .create(let d):
+                    let object = try await client.create(BGPStatusPlan.object(d, node: s.node, namespace: s.namespace, owner: owner))
+                    created.append(object.metadata.name ?? "")
+                    try await setBGPStatus(object.metadata.name ?? "", d, client)
+                case .update(let name, let d):
+                    try await setBGPStatus(name, d, client)
+                case .delete(let name):
+                    _ = try await client.deleteIfExists(name)
+                }
             }
+        } catch {
+            await Self.waitUntilCached(created, in: bgpStatuses, namespace: s.namespace)
+            throw error
         }
+        await Self.waitUntilCached(created, in: bgpStatuses, namespace: s.namespace)
     }
 
     private func setBGPStatus(_ name: String, _ d: BGPStatusPlan.Desired, _ client: ResourceClient<ServiceBGPStatus>) async throws {
@@ -84,11 +91,16 @@ extension AnnounceReconciler {
         _ = try await client.apply(o, name: name, fieldManager: "metallb-speaker", force: true, subresource: "status")
     }
 
-    /// Waits (at most 2 s) until the informer has an object this reconcile created: the next reconcile plans from the
-    /// cache, and an object it cannot see yet would be created a second time (names come from generateName).
-    static func waitUntilCached<T: KubeObject>(_ name: String, in informer: Informer<T>, namespace: String) async {
+    /// Waits until the informer has the objects this reconcile created (at most 2 s once they were all created): the
+    /// next reconcile plans from the cache, and an object it cannot see yet would be created a second time (names
+    /// come from generateName). One wait for all of them, not one per object: 1,000 new Services are 1,000 creates.
+    static func waitUntilCached<T: KubeObject>(_ names: [String], in informer: Informer<T>, namespace: String) async {
+        var missing = names.filter { !$0.isEmpty }
         for _ in 0 ..< 100 {
-            if await informer.get(namespace: namespace, name: name) != nil { return }
+            var still: [String] = []
+            for n in missing where await informer.get(namespace: namespace, name: n) == nil { still.append(n) }
+            missing = still
+            if missing.isEmpty { return }
             try? await Task.sleep(for: .milliseconds(20))
         }
     }

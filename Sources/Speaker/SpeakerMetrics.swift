@@ -56,6 +56,10 @@ public struct SpeakerMetricsSnapshot: Sendable {
         }
         t.family("metallb_bfd_session_up", .gauge, "BFD session state (1: Up), by peer address; only sessions with a BFD profile.")
         for x in sessions { if let b = x.bfd { t.sample("metallb_bfd_session_up", [("peer", x.peerAddress.description)], b == .up ? 1 : 0) } }
+        t.family("metallb_bfd_session_up_events", .counter, "Times the BFD session came Up, by peer address.")
+        for x in sessions where x.bfd != nil { t.sample("metallb_bfd_session_up_events", [("peer", x.peerAddress.description)], Double(x.bfdUpEvents)) }
+        t.family("metallb_bfd_session_down_events", .counter, "Times the BFD session went from Up to down, by peer address.")
+        for x in sessions where x.bfd != nil { t.sample("metallb_bfd_session_down_events", [("peer", x.peerAddress.description)], Double(x.bfdDownEvents)) }
         let ips = addressCounters.keys.sorted()
         t.family("metallb_layer2_requests_received", .counter, "Number of layer2 requests received for owned IPs.")
         for ip in ips { t.sample("metallb_layer2_requests_received", [("ip", ip.description)], Double(addressCounters[ip]!.requestsReceived)) }

@@ -459,18 +459,25 @@ struct AnnounceReconciler: Reconciler {
         if let pod = s.podName, let p = await pods.get(namespace: s.namespace, name: pod), let uid = p.metadata.uid {
             owner = OwnerReference(apiVersion: "v1", kind: "Pod", name: pod, uid: uid)
         }
-        for w in writes {
-            switch w {
-            case .create(let d):
-                let created = try await client.create(Layer2StatusPlan.object(d, node: s.node, namespace: s.namespace, owner: owner))
-                try await setStatus(created.metadata.name ?? "", d, client)
-                await Self.waitUntilCached(created.metadata.name ?? "", in: statuses, namespace: s.namespace)
-            case .update(let name, let d):
-                try await setStatus(name, d, client)
-            case .delete(let name):
-                _ = try await client.deleteIfExists(name)
+        var created: [String] = []
+        do {
+            for w in writes {
+                switch w {
+                case .create(let d):
+                    let object = try await client.create(Layer2StatusPlan.object(d, node: s.node, namespace: s.namespace, owner: owner))
+                    created.append(object.metadata.name ?? "")
+                    try await setStatus(object.metadata.name ?? "", d, client)
+                case .update(let name, let d):
+                    try await setStatus(name, d, client)
+                case .delete(let name):
+                    _ = try await client.deleteIfExists(name)
+                }
             }
+        } catch {
+            await Self.waitUntilCached(created, in: statuses, namespace: s.namespace)
+            throw error
         }
+        await Self.waitUntilCached(created, in: statuses, namespace: s.namespace)
     }
 
     func setStatus(_ name: String, _ d: Layer2StatusPlan.Desired, _ client: ResourceClient<ServiceL2Status>) async throws {

@@ -27,8 +27,8 @@ struct SpeakerMetricsTests {
         m.takeovers = 4
         m.handBacksClaimed = 5
         m.bgpSessions = [
-            BGPSessionSnapshot(peerName: "router", peerAddress: IPAddress("10.250.0.3")!, state: .established, bfd: nil,
-                               lastError: nil, prefixesSent: 2, updatesSent: 3, prefixesWanted: 5),
+            BGPSessionSnapshot(peerName: "router", peerAddress: IPAddress("10.250.0.3")!, state: .established, bfd: .up,
+                               lastError: nil, prefixesSent: 2, updatesSent: 3, prefixesWanted: 5, bfdUpEvents: 2, bfdDownEvents: 1),
             BGPSessionSnapshot(peerName: "down", peerAddress: IPAddress("10.250.0.4")!, state: .active, bfd: nil,
                                lastError: "connection refused", prefixesSent: 0, updatesSent: 0, prefixesWanted: 5),
         ]
@@ -53,6 +53,9 @@ struct SpeakerMetricsTests {
             #"metallb_bgp_announced_prefixes_total{peer="10.250.0.3"} 2"#,
             #"metallb_bgp_pending_prefixes_total{peer="10.250.0.3"} 3"#,
             #"metallb_bgp_pending_prefixes_total{peer="10.250.0.4"} 5"#,
+            #"metallb_bfd_session_up{peer="10.250.0.3"} 1"#,
+            #"metallb_bfd_session_up_events{peer="10.250.0.3"} 2"#,
+            #"metallb_bfd_session_down_events{peer="10.250.0.3"} 1"#,
             "# TYPE metallb_layer2_requests_received counter",
             "# TYPE metallb_speaker_announced gauge",
         ] {
