@@ -363,6 +363,48 @@ import TestSupport
         let settledFirst = try await settledOwner()
         let first = try #require(settledFirst, "nobody announces alone: \(logs())")
 
+        // 1b. IPv6: a Service with an IPv6 address is answered over NDP (ndisc6 from the client), by its owner's MAC alone.
+        let subnet6 = "fd00:97:\(String(Int(tag)!, radix: 16))::"
+        let serviceIP6 = "\(subnet6)5"
+        var pool6 = IPAddressPool(metadata: ObjectMeta(name: "lan6", namespace: ns), spec: IPAddressPoolSpec(addresses: ["\(subnet6)/120"]))
+        pool6.setTypeMeta()
+        _ = try await env.client.resource(IPAddressPool.self, namespace: ns).create(pool6)
+        var svc6 = Service(metadata: ObjectMeta(name: "web6", namespace: apps), spec: ServiceSpec(type: "LoadBalancer", ports: [ServicePort(port: 80)]))
+        svc6.setTypeMeta()
+        _ = try await services.create(svc6)
+        _ = try await services.mergePatch("web6", patch: ["status": ["loadBalancer": ["ingress": [["ip": .string(serviceIP6)]]]]], subresource: "status")
+        var slice6 = EndpointSlice(metadata: ObjectMeta(name: "web6-1", namespace: apps, labels: [EndpointSlice.serviceNameLabel: "web6"]), addressType: "IPv6",
+                                   endpoints: [Endpoint(addresses: ["fd00:244::10"], conditions: EndpointConditions(ready: true), nodeName: nodeNames[0],
+                                                        topology: ["kubernetes.io/hostname": nodeNames[0]])])
+        slice6.apiVersion = "discovery.k8s.io/\(sliceType.version)"
+        slice6.kind = "EndpointSlice"
+        _ = try await slices.create(slice6)
+        try ip(["-n", netns, "addr", "add", "\(subnet6)100/64", "dev", "lan", "nodad"])
+        /// The MACs that answer one Neighbor Solicitation from the client (ndisc6 -m prints every advertisement).
+        func answering6() -> [String] {
+            let out = runTool("ip", ["netns", "exec", netns, "ndisc6", "-m", "-n", "-r", "1", "-w", "1500", serviceIP6, "lan"], limit: 10).stdout
+            return out.split(separator: "\n").filter { $0.contains("link-layer address") }.compactMap { line in
+                line.range(of: #"[0-9a-f]{2}(:[0-9a-f]{2}){5}"#, options: [.regularExpression, .caseInsensitive]).map { String(line[$0]).lowercased() }
+            }
+        }
+        func announcers6() async throws -> [String] {
+            try await statuses.listAll().items.filter { $0.status?.serviceName == "web6" }.compactMap { $0.status?.node }.sorted()
+        }
+        var owner6: String?
+        let ndp = try await eventually(timeout: .seconds(60)) {
+            let a = try await announcers6()
+            guard a.count == 1, answering6() == [macs[a[0]]!] else { return false }
+            owner6 = a[0]
+            return true
+        }
+        let seen6 = try await announcers6()
+        #expect(ndp, "IPv6 \(serviceIP6): statuses \(seen6), NDP answers \(answering6()), MACs \(macs)\n\(logs())")
+        #expect(owner6 != nil)
+        _ = try await services.delete("web6")
+        _ = try await slices.delete("web6-1")
+        #expect(try await eventually(timeout: .seconds(30)) { try await announcers6().isEmpty && answering6().isEmpty }, "\(logs())")
+        _ = try await env.client.resource(IPAddressPool.self, namespace: ns).delete("lan6")
+
         // 2. externalTrafficPolicy Local: only the node with the endpoint may announce; the endpoint moves there.
         let other = nodeNames.first { $0 != first }!
         var moved = slice(on: other)
