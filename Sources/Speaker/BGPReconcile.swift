@@ -63,25 +63,36 @@ extension AnnounceReconciler {
         let s = runtime.settings
         let client = runtime.client.resource(ServiceBGPStatus.self, namespace: s.namespace)
         let owner = await ownerReference()
+        try await applyStatusWrites(writes, client: client, cache: bgpStatuses,
+                                    object: { BGPStatusPlan.object($0, node: s.node, namespace: s.namespace, owner: owner) },
+                                    setStatus: { try await setBGPStatus($0, $1, client) })
+    }
+
+    /// Applies one kind's status writes: a create makes the object (its name from generateName) and then writes its
+    /// status, an update writes the status, a delete removes the object; then waits once until the cache has what was
+    /// created, also when a write failed (the retry plans from the cache and must not create those again).
+    func applyStatusWrites<T: KubeObject, D>(_ writes: [StatusWrite<D>], client: ResourceClient<T>, cache: Informer<T>,
+                                             object: (D) -> T, setStatus: (String, D) async throws -> Void) async throws {
+        let namespace = runtime.settings.namespace
         var created: [String] = []
         do {
             for w in writes {
                 switch w {
                 case .create(let d):
-                    let object = try await client.create(BGPStatusPlan.object(d, node: s.node, namespace: s.namespace, owner: owner))
-                    created.append(object.metadata.name ?? "")
-                    try await setBGPStatus(object.metadata.name ?? "", d, client)
+                    let made = try await client.create(object(d))
+                    created.append(made.metadata.name ?? "")
+                    try await setStatus(made.metadata.name ?? "", d)
                 case .update(let name, let d):
-                    try await setBGPStatus(name, d, client)
+                    try await setStatus(name, d)
                 case .delete(let name):
                     _ = try await client.deleteIfExists(name)
                 }
             }
         } catch {
-            await Self.waitUntilCached(created, in: bgpStatuses, namespace: s.namespace)
+            await Self.waitUntilCached(created, in: cache, namespace: namespace)
             throw error
         }
-        await Self.waitUntilCached(created, in: bgpStatuses, namespace: s.namespace)
+        await Self.waitUntilCached(created, in: cache, namespace: namespace)
     }
 
     private func setBGPStatus(_ name: String, _ d: BGPStatusPlan.Desired, _ client: ResourceClient<ServiceBGPStatus>) async throws {
@@ -147,7 +158,7 @@ extension AnnounceReconciler {
         }
     }
 
-    private func ownerReference() async -> OwnerReference? {
+    func ownerReference() async -> OwnerReference? {
         let s = runtime.settings
         guard let pod = s.podName, let p = await pods.get(namespace: s.namespace, name: pod), let uid = p.metadata.uid else { return nil }
         return OwnerReference(apiVersion: "v1", kind: "Pod", name: pod, uid: uid)

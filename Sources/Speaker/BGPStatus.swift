@@ -22,12 +22,8 @@ public enum BGPStatusPlan {
         }
     }
 
-    public enum Write: Hashable, Sendable {
-        case create(Desired)
-        /// The object `name` exists but shows other peers (or no status yet).
-        case update(name: String, Desired)
-        case delete(name: String)
-    }
+    /// `.update` when the object exists but shows other peers (or no status yet).
+    public typealias Write = StatusWrite<Desired>
 
     /// The objects this node wants: the Services of `plans` that `table` sends to some peer.
     public static func desired(_ table: BGPRouteTable, plans: [BGPPlan]) -> Set<Desired> {

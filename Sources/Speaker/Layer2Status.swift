@@ -21,12 +21,8 @@ public enum Layer2StatusPlan {
         }
     }
 
-    public enum Write: Hashable, Sendable {
-        case create(Desired)
-        /// The object `name` exists but shows other interfaces.
-        case update(name: String, Desired)
-        case delete(name: String)
-    }
+    /// `.update` when the object exists but shows other interfaces.
+    public typealias Write = StatusWrite<Desired>
 
     /// The writes that leave exactly one object per desired Service (among `existing`, the objects labelled with
     /// this node); duplicates and objects for Services no longer announced are deleted.

@@ -455,29 +455,10 @@ struct AnnounceReconciler: Reconciler {
     func write(_ writes: [Layer2StatusPlan.Write]) async throws {
         let s = runtime.settings
         let client = runtime.client.resource(ServiceL2Status.self, namespace: s.namespace)
-        var owner: OwnerReference?
-        if let pod = s.podName, let p = await pods.get(namespace: s.namespace, name: pod), let uid = p.metadata.uid {
-            owner = OwnerReference(apiVersion: "v1", kind: "Pod", name: pod, uid: uid)
-        }
-        var created: [String] = []
-        do {
-            for w in writes {
-                switch w {
-                case .create(let d):
-                    let object = try await client.create(Layer2StatusPlan.object(d, node: s.node, namespace: s.namespace, owner: owner))
-                    created.append(object.metadata.name ?? "")
-                    try await setStatus(object.metadata.name ?? "", d, client)
-                case .update(let name, let d):
-                    try await setStatus(name, d, client)
-                case .delete(let name):
-                    _ = try await client.deleteIfExists(name)
-                }
-            }
-        } catch {
-            await Self.waitUntilCached(created, in: statuses, namespace: s.namespace)
-            throw error
-        }
-        await Self.waitUntilCached(created, in: statuses, namespace: s.namespace)
+        let owner = await ownerReference()
+        try await applyStatusWrites(writes, client: client, cache: statuses,
+                                    object: { Layer2StatusPlan.object($0, node: s.node, namespace: s.namespace, owner: owner) },
+                                    setStatus: { try await setStatus($0, $1, client) })
     }
 
     func setStatus(_ name: String, _ d: Layer2StatusPlan.Desired, _ client: ResourceClient<ServiceL2Status>) async throws {
