@@ -22,20 +22,26 @@ public struct ElectionRequest: Hashable, Sendable {
     public var serviceKey: String
     public var ips: [IPAddress]
     public var eligibleNodes: Set<String>
+    /// What the election hashes: the Service's first IP (as MetalLB does), so that Services sharing an IP
+    /// (`metallb.io/allow-shared-ip`) elect the same node and the IP is answered from one MAC; the Service key
+    /// for a request without IPs.
+    public var key: String
 
     public init(serviceKey: String, ips: [IPAddress], eligibleNodes: Set<String>) {
         self.serviceKey = serviceKey
         self.ips = ips
         self.eligibleNodes = eligibleNodes
+        self.key = ips.first.map { "\($0)" } ?? serviceKey
     }
 }
 
 /// Coordination-free owner election by rendezvous (highest-random-weight) hashing (Thaler & Ravishankar 1998).
 ///
-/// Every speaker computes, for each eligible node, `weight(node, serviceKey)` = SipHash-2-4 (Aumasson & Bernstein 2012)
-/// with the fixed key `Election.key` over the UTF-8 bytes of `node`, one 0x00 byte, then the UTF-8 bytes of `serviceKey`;
-/// the node with the highest weight owns every IP of that Service (so both families of a dual-stack Service land on one node,
-/// as in MetalLB); ties (practically impossible) go to the node name that sorts first bytewise.
+/// Every speaker computes, for each eligible node, `weight(node, key)` = SipHash-2-4 (Aumasson & Bernstein 2012)
+/// with the fixed key `Election.key` over the UTF-8 bytes of `node`, one 0x00 byte, then the UTF-8 bytes of `key`, the
+/// request's key: its Service's first IP (`ElectionRequest.key`); the node with the highest weight owns every IP of that
+/// Service (so both families of a dual-stack Service land on one node, and Services sharing an IP on the same node, as in
+/// MetalLB); ties (practically impossible) go to the node name that sorts first bytewise.
 /// The weight depends only on those bytes, so it is the same on every platform, process and run.
 /// Removing a node moves only the Services it owned; adding one moves only the Services it now wins.
 public enum Election {
@@ -45,28 +51,28 @@ public enum Election {
         SipHash24.littleEndianWord(Array("tallb-l2".utf8))
     )
 
-    /// The rendezvous weight of `node` for `serviceKey` (higher wins).
-    public static func weight(node: String, serviceKey: String) -> UInt64 {
+    /// The rendezvous weight of `node` for `key` (higher wins).
+    public static func weight(node: String, key: String) -> UInt64 {
         var message = Array(node.utf8)
         message.append(0)
-        message.append(contentsOf: serviceKey.utf8)
-        return SipHash24.hash(message, k0: key.0, k1: key.1)
+        message.append(contentsOf: key.utf8)
+        return SipHash24.hash(message, k0: Election.key.0, k1: Election.key.1)
     }
 
-    /// `nodes` (deduplicated) in preference order for `serviceKey`: the owner first, then who takes over if it leaves.
-    public static func ranking(serviceKey: String, nodes: some Sequence<String>) -> [String] {
-        Set(nodes).map { (node: $0, weight: weight(node: $0, serviceKey: serviceKey)) }
+    /// `nodes` (deduplicated) in preference order for `key`: the owner first, then who takes over if it leaves.
+    public static func ranking(key: String, nodes: some Sequence<String>) -> [String] {
+        Set(nodes).map { (node: $0, weight: weight(node: $0, key: key)) }
             .sorted { a, b in
                 a.weight != b.weight ? a.weight > b.weight : a.node.utf8.lexicographicallyPrecedes(b.node.utf8)
             }
             .map(\.node)
     }
 
-    /// The owner of `serviceKey`'s IPs among `nodes`, or nil if there is none.
-    public static func owner(serviceKey: String, nodes: some Sequence<String>) -> String? {
+    /// The owner for `key` among `nodes`, or nil if there is none.
+    public static func owner(key: String, nodes: some Sequence<String>) -> String? {
         var best: (node: String, weight: UInt64)?
         for node in nodes {
-            let w = weight(node: node, serviceKey: serviceKey)
+            let w = weight(node: node, key: key)
             if let b = best, b.weight > w || (b.weight == w && !node.utf8.lexicographicallyPrecedes(b.node.utf8)) {
                 continue
             }
@@ -76,16 +82,16 @@ public enum Election {
     }
 
     /// The owner among `nodes` that pass `isEligible` (e.g. per-Service endpoint or node-selector checks).
-    public static func owner(serviceKey: String, nodes: some Sequence<String>,
+    public static func owner(key: String, nodes: some Sequence<String>,
                              where isEligible: (String) throws -> Bool) rethrows -> String? {
-        owner(serviceKey: serviceKey, nodes: try nodes.filter(isEligible))
+        owner(key: key, nodes: try nodes.filter(isEligible))
     }
 
     /// The owner of every Service IP; IPs of Services with no eligible node are absent.
     public static func assignments(_ requests: some Sequence<ElectionRequest>) -> [ServiceIP: String] {
         var result: [ServiceIP: String] = [:]
         for request in requests {
-            guard let winner = owner(serviceKey: request.serviceKey, nodes: request.eligibleNodes) else { continue }
+            guard let winner = owner(key: request.key, nodes: request.eligibleNodes) else { continue }
             for ip in request.ips {
                 result[ServiceIP(serviceKey: request.serviceKey, ip: ip)] = winner
             }
@@ -97,7 +103,7 @@ public enum Election {
     public static func owned(by node: String, _ requests: some Sequence<ElectionRequest>) -> Set<ServiceIP> {
         var result = Set<ServiceIP>()
         for request in requests where request.eligibleNodes.contains(node) {
-            guard owner(serviceKey: request.serviceKey, nodes: request.eligibleNodes) == node else { continue }
+            guard owner(key: request.key, nodes: request.eligibleNodes) == node else { continue }
             for ip in request.ips {
                 result.insert(ServiceIP(serviceKey: request.serviceKey, ip: ip))
             }

@@ -31,6 +31,11 @@ public struct SpeakerSettings: Sendable {
     /// Gratuitous ARP / unsolicited NA for every announced IP this often (nil: only when ownership changes), for
     /// switches and hosts that forget a MAC that is quiet for long.
     public var gratuitousInterval: Duration?
+    /// During a burst of changes (1,000 Services created at once), full reconciles start at most this often; an
+    /// isolated change is reconciled at once. Each reconcile plans every Service, so without a floor a burst keeps
+    /// every speaker planning back to back, on the CPUs the API server needs to take the burst. Failover does not
+    /// wait for it: ownership moves on the membership thread.
+    public var reconcileInterval: Duration = .milliseconds(200)
 
     public init(node: String, namespace: String, keyring: MembershipKeyring) {
         self.node = node
@@ -68,6 +73,8 @@ public final class SpeakerRuntime: Sendable {
         /// What BGP advertises from this node, per Service IP (for `metallb_speaker_announced{protocol="bgp"}`).
         var bgpAnnounced: [ServiceIP] = []
         var bgpSessions: [BGPSessionSnapshot] = []
+        /// When the last announce reconcile started (for `reconcileInterval`).
+        var lastReconcile: ContinuousClock.Instant?
     }
 
     func setBGP(announced: [ServiceIP], sessions: [BGPSessionSnapshot]) {
@@ -221,17 +228,29 @@ public final class SpeakerRuntime: Sendable {
                 ])
                 // A membership change moves ownership (on the membership thread); the status objects follow here.
                 await queue.add(key)
-                // Others back after this node was alone: its link was probably down, and a watch that died with it
-                // would keep the caches stale until its deadline (up to a minute); list everything again now.
-                var wasAlone = false
+                // Others back after this node was alone for a while: its link was probably down, and a watch that
+                // died with it would keep the caches stale until its deadline (up to a minute); list everything again
+                // now. A shorter silence (a CPU-starved moment, a brief blip) cannot have broken a TCP connection, and
+                // listing 1,000s of objects again then would only add load where there is too much already.
+                var aloneSince: ContinuousClock.Instant?
                 for await update in failover.membership.changes() {
                     let alive = update.change.alive
-                    if wasAlone, alive.count > 1 {
-                        self.logger.info("other speakers are back after this node was alone: listing the caches again",
-                                         metadata: ["alive": "\(alive.sorted())"])
-                        await cache.relistAll()
+                    if let since = aloneSince, alive.count > 1 {
+                        let alone = ContinuousClock.now - since
+                        if alone >= Self.relistAfterAlone {
+                            self.logger.info("other speakers are back after this node was alone: listing the caches again",
+                                             metadata: ["alive": "\(alive.sorted())", "alone": "\(alone)"])
+                            await cache.relistAll()
+                        } else {
+                            self.logger.info("other speakers are back after this node was alone briefly; caches kept",
+                                             metadata: ["alive": "\(alive.sorted())", "alone": "\(alone)"])
+                        }
                     }
-                    wasAlone = alive == [s.node]
+                    if alive == [s.node] {
+                        if aloneSince == nil { aloneSince = .now }
+                    } else {
+                        aloneSince = nil
+                    }
                     await queue.add(key)
                 }
                 return nil
@@ -279,6 +298,10 @@ public final class SpeakerRuntime: Sendable {
     }
 
     /// The first plan is in the failover: the membership may start (once; later calls do nothing).
+    /// How long a node must have been alone in the membership before the others' return makes it list every
+    /// cache again (see `run`).
+    static let relistAfterAlone: Duration = .seconds(1)
+
     func requestJoin() {
         state.withLock { s in
             guard let join = s.join else { return }
@@ -290,6 +313,17 @@ public final class SpeakerRuntime: Sendable {
     /// This node's membership address: the bound one once started, the configured one before.
     var memberEndpoint: SocketEndpoint? {
         state.withLock { s in s.failover?.membership.boundAddress ?? s.memberEndpoint }
+    }
+
+    /// How long the next announce reconcile should wait so that reconciles start at most every
+    /// `settings.reconcileInterval`; records the (planned) start.
+    func untilNextReconcile() -> Duration {
+        let now = ContinuousClock.now
+        return state.withLock { st in
+            let start = st.lastReconcile.map { max(now, $0 + settings.reconcileInterval) } ?? now
+            st.lastReconcile = start
+            return start - now
+        }
     }
 
     func setConfigured(_ configured: Bool) { state.withLock { $0.configured = configured } }
@@ -345,6 +379,9 @@ struct AnnounceReconciler: Reconciler {
     func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
         guard let failover = runtime.failover else { return .done }
         let s = runtime.settings
+        // Changes that come while this waits are folded into this reconcile (one key: the queue keeps it once).
+        let wait = runtime.untilNextReconcile()
+        if wait > .zero { try? await Task.sleep(for: wait) }
         var members: [String: SocketEndpoint] = [:]
         for pod in await pods.list() {
             guard let node = pod.spec?.nodeName, let ip = pod.status?.podIP.flatMap({ IPAddress($0) }) else { continue }

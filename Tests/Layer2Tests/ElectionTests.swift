@@ -31,22 +31,22 @@ struct ElectionTests {
 
     /// Golden values: any change of hash, key or encoding would move Services between nodes on upgrade, so it must show here.
     @Test func goldenWeights() {
-        #expect(Election.weight(node: "node-a", serviceKey: "default/web") == 0x824E_9B4D_0FD9_8201)
-        #expect(Election.weight(node: "node-b", serviceKey: "default/web") == 0xB0C7_AB11_110A_9305)
-        #expect(Election.weight(node: "node-c", serviceKey: "default/web") == 0x1806_D1A9_1904_B7AA)
-        #expect(Election.ranking(serviceKey: "default/web", nodes: Self.nodes) == ["node-b", "node-a", "node-c"])
-        #expect(Election.owner(serviceKey: "default/web", nodes: Self.nodes) == "node-b")
+        #expect(Election.weight(node: "node-a", key: "default/web") == 0x824E_9B4D_0FD9_8201)
+        #expect(Election.weight(node: "node-b", key: "default/web") == 0xB0C7_AB11_110A_9305)
+        #expect(Election.weight(node: "node-c", key: "default/web") == 0x1806_D1A9_1904_B7AA)
+        #expect(Election.ranking(key: "default/web", nodes: Self.nodes) == ["node-b", "node-a", "node-c"])
+        #expect(Election.owner(key: "default/web", nodes: Self.nodes) == "node-b")
     }
 
     @Test func deterministicAndOrderIndependent() {
         for service in Self.services {
-            let owner = Election.owner(serviceKey: service, nodes: Self.nodes)
-            #expect(Election.owner(serviceKey: service, nodes: Self.nodes.reversed()) == owner)
-            #expect(Election.owner(serviceKey: service, nodes: ["node-c", "node-a", "node-b", "node-a"]) == owner)
-            #expect(Election.ranking(serviceKey: service, nodes: Self.nodes).first == owner)
+            let owner = Election.owner(key: service, nodes: Self.nodes)
+            #expect(Election.owner(key: service, nodes: Self.nodes.reversed()) == owner)
+            #expect(Election.owner(key: service, nodes: ["node-c", "node-a", "node-b", "node-a"]) == owner)
+            #expect(Election.ranking(key: service, nodes: Self.nodes).first == owner)
         }
-        #expect(Election.owner(serviceKey: "default/web", nodes: [String]()) == nil)
-        #expect(Election.owner(serviceKey: "default/web", nodes: ["only"]) == "only")
+        #expect(Election.owner(key: "default/web", nodes: [String]()) == nil)
+        #expect(Election.owner(key: "default/web", nodes: ["only"]) == "only")
     }
 
     /// Each of 3 nodes gets 33 ± 13 of 100 Services (±2.8σ of the binomial, σ ≈ 4.7); observed 36/30/34.
@@ -54,21 +54,21 @@ struct ElectionTests {
     @Test func balance() {
         var counts: [String: Int] = [:]
         for service in Self.services {
-            counts[Election.owner(serviceKey: service, nodes: Self.nodes)!, default: 0] += 1
+            counts[Election.owner(key: service, nodes: Self.nodes)!, default: 0] += 1
         }
         #expect(counts == ["node-a": 36, "node-b": 30, "node-c": 34])
         for node in Self.nodes { #expect((20 ... 46).contains(counts[node] ?? 0), "\(node): \(counts[node] ?? 0)") }
 
         var large: [String: Int] = [:]
         for i in 0 ..< 3000 {
-            large[Election.owner(serviceKey: "ns-\(i % 7)/svc-\(i)", nodes: Self.nodes)!, default: 0] += 1
+            large[Election.owner(key: "ns-\(i % 7)/svc-\(i)", nodes: Self.nodes)!, default: 0] += 1
         }
         for node in Self.nodes { #expect((900 ... 1100).contains(large[node] ?? 0), "\(node): \(large[node] ?? 0)") }
     }
 
     @Test func nodeLeavingMovesOnlyItsServices() {
-        let before = Dictionary(uniqueKeysWithValues: Self.services.map { ($0, Election.owner(serviceKey: $0, nodes: Self.nodes)!) })
-        let after = Dictionary(uniqueKeysWithValues: Self.services.map { ($0, Election.owner(serviceKey: $0, nodes: ["node-a", "node-c"])!) })
+        let before = Dictionary(uniqueKeysWithValues: Self.services.map { ($0, Election.owner(key: $0, nodes: Self.nodes)!) })
+        let after = Dictionary(uniqueKeysWithValues: Self.services.map { ($0, Election.owner(key: $0, nodes: ["node-a", "node-c"])!) })
         var moved = 0
         for service in Self.services {
             if before[service] == "node-b" {
@@ -81,7 +81,7 @@ struct ElectionTests {
         #expect(moved == 30)
         // The new owner is the runner-up of the old ranking.
         for service in Self.services where before[service] == "node-b" {
-            #expect(after[service] == Election.ranking(serviceKey: service, nodes: Self.nodes)[1])
+            #expect(after[service] == Election.ranking(key: service, nodes: Self.nodes)[1])
         }
     }
 
@@ -89,8 +89,8 @@ struct ElectionTests {
         let four = Self.nodes + ["node-d"]
         var taken = 0
         for service in Self.services {
-            let before = Election.owner(serviceKey: service, nodes: Self.nodes)!
-            let after = Election.owner(serviceKey: service, nodes: four)!
+            let before = Election.owner(key: service, nodes: Self.nodes)!
+            let after = Election.owner(key: service, nodes: four)!
             if after == "node-d" { taken += 1 } else { #expect(after == before, "\(service) moved between old nodes") }
         }
         // About a quarter moves to the newcomer; nothing moves among the others.
@@ -99,9 +99,9 @@ struct ElectionTests {
 
     @Test func eligibilityFiltering() {
         let service = "default/web" // ranking: node-b, node-a, node-c
-        #expect(Election.owner(serviceKey: service, nodes: Self.nodes, where: { $0 != "node-b" }) == "node-a")
-        #expect(Election.owner(serviceKey: service, nodes: Self.nodes, where: { $0 == "node-c" }) == "node-c")
-        #expect(Election.owner(serviceKey: service, nodes: Self.nodes, where: { _ in false }) == nil)
+        #expect(Election.owner(key: service, nodes: Self.nodes, where: { $0 != "node-b" }) == "node-a")
+        #expect(Election.owner(key: service, nodes: Self.nodes, where: { $0 == "node-c" }) == "node-c")
+        #expect(Election.owner(key: service, nodes: Self.nodes, where: { _ in false }) == nil)
 
         let v4 = IPAddress("10.254.0.10")!
         let v6 = IPAddress("fd00:254::10")!
@@ -110,12 +110,38 @@ struct ElectionTests {
             ElectionRequest(serviceKey: "default/none", ips: [IPAddress("10.254.0.11")!], eligibleNodes: []),
         ]
         let assignments = Election.assignments(requests)
+        // The election key is the first IP: ranking for "10.254.0.10" is node-b, node-c, node-a.
+        #expect(Election.ranking(key: "10.254.0.10", nodes: Self.nodes) == ["node-b", "node-c", "node-a"])
         // Dual-stack: both families go to the same node; a Service with no eligible node is not announced.
-        #expect(assignments == [ServiceIP(serviceKey: service, ip: v4): "node-a", ServiceIP(serviceKey: service, ip: v6): "node-a"])
-        #expect(Election.owned(by: "node-a", requests) == [ServiceIP(serviceKey: service, ip: v4), ServiceIP(serviceKey: service, ip: v6)])
+        #expect(assignments == [ServiceIP(serviceKey: service, ip: v4): "node-c", ServiceIP(serviceKey: service, ip: v6): "node-c"])
+        #expect(Election.owned(by: "node-c", requests) == [ServiceIP(serviceKey: service, ip: v4), ServiceIP(serviceKey: service, ip: v6)])
         // node-b would win the hash but is not eligible, so it announces nothing.
         #expect(Election.owned(by: "node-b", requests).isEmpty)
-        #expect(Election.owned(by: "node-c", requests).isEmpty)
+        #expect(Election.owned(by: "node-a", requests).isEmpty)
+    }
+
+    /// Services that share an IP (`metallb.io/allow-shared-ip`: a TCP and a UDP Service, say) elect the same node, so
+    /// one MAC answers for the IP; the key is the first IP, as MetalLB's hash of node and IP. Before, the key was the
+    /// Service's name, and two nodes answered ARP for one shared IP (found by e2e `l2-mixed-protocols`).
+    @Test func servicesSharingAnIPElectOneNode() {
+        var owners: Set<String> = []
+        for i in 0..<64 {
+            let ip = IPAddress.v4(IPv4Address(10, 250, 0, UInt8(i)))
+            let requests = [
+                ElectionRequest(serviceKey: "default/tcp-\(i)", ips: [ip], eligibleNodes: Set(Self.nodes)),
+                ElectionRequest(serviceKey: "other/udp-\(i)", ips: [ip], eligibleNodes: Set(Self.nodes)),
+            ]
+            let a = Election.assignments(requests)
+            let tcp = a[ServiceIP(serviceKey: "default/tcp-\(i)", ip: ip)]
+            #expect(tcp != nil && tcp == a[ServiceIP(serviceKey: "other/udp-\(i)", ip: ip)], "\(ip): \(a)")
+            #expect(requests.allSatisfy { $0.key == "\(ip)" })
+            if let tcp { owners.insert(tcp) }
+            // Exactly one node owns the IP, for both Services.
+            let byNode = Self.nodes.map { Election.owned(by: $0, requests).count }
+            #expect(byNode.sorted() == [0, 0, 2], "\(ip): \(byNode)")
+        }
+        // Still spread over the nodes (not everything on one).
+        #expect(owners.count == Self.nodes.count)
     }
 
     /// Every node computes the same owner from the same view, so exactly one node announces each Service IP.
