@@ -228,29 +228,20 @@ public final class SpeakerRuntime: Sendable {
                 ])
                 // A membership change moves ownership (on the membership thread); the status objects follow here.
                 await queue.add(key)
-                // Others back after this node was alone for a while: its link was probably down, and a watch that
-                // died with it would keep the caches stale until its deadline (up to a minute); list everything again
-                // now. A shorter silence (a CPU-starved moment, a brief blip) cannot have broken a TCP connection, and
-                // listing 1,000s of objects again then would only add load where there is too much already.
-                var aloneSince: ContinuousClock.Instant?
+                // Others back after this node was alone: its link was probably down, and a watch that died with it
+                // (kube-proxy's masquerade entries for the API server's Service are flushed with the link, however
+                // short the outage) would keep the caches stale until its deadline (up to a minute); list everything
+                // again now. A CPU-starved moment that looked like solitude costs one relist; missing a real cut
+                // costs a minute of stale state, so the relist does not wait for a minimum time alone.
+                var wasAlone = false
                 for await update in failover.membership.changes() {
                     let alive = update.change.alive
-                    if let since = aloneSince, alive.count > 1 {
-                        let alone = ContinuousClock.now - since
-                        if alone >= Self.relistAfterAlone {
-                            self.logger.info("other speakers are back after this node was alone: listing the caches again",
-                                             metadata: ["alive": "\(alive.sorted())", "alone": "\(alone)"])
-                            await cache.relistAll()
-                        } else {
-                            self.logger.info("other speakers are back after this node was alone briefly; caches kept",
-                                             metadata: ["alive": "\(alive.sorted())", "alone": "\(alone)"])
-                        }
+                    if wasAlone, alive.count > 1 {
+                        self.logger.info("other speakers are back after this node was alone: listing the caches again",
+                                         metadata: ["alive": "\(alive.sorted())"])
+                        await cache.relistAll()
                     }
-                    if alive == [s.node] {
-                        if aloneSince == nil { aloneSince = .now }
-                    } else {
-                        aloneSince = nil
-                    }
+                    wasAlone = alive == [s.node]
                     await queue.add(key)
                 }
                 return nil
@@ -298,10 +289,6 @@ public final class SpeakerRuntime: Sendable {
     }
 
     /// The first plan is in the failover: the membership may start (once; later calls do nothing).
-    /// How long a node must have been alone in the membership before the others' return makes it list every
-    /// cache again (see `run`).
-    static let relistAfterAlone: Duration = .seconds(1)
-
     func requestJoin() {
         state.withLock { s in
             guard let join = s.join else { return }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The Layer 2 owner election, independently of our Swift code: SipHash-2-4 with the key
-"swift-metallb-l2" of "node NUL service-key"; the highest weight wins, ties to the
+"swift-metallb-l2" of "node NUL key", the key being the Service's first IP as text (ElectionRequest.key); the highest weight wins, ties to the
 lexicographically smaller name (Sources/Layer2/Election.swift). Usage: rendezvous.py KEY n1,n2,..."""
 import sys
 def rotl(x, b): return ((x << b) | (x >> (64 - b))) & 0xFFFFFFFFFFFFFFFF
