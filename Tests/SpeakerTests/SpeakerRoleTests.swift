@@ -18,31 +18,6 @@ import TestSupport
 @Suite(.serialized, .timeLimit(.minutes(3))) struct SpeakerRoleTests {
     static let binary = ControlPlane.repoRoot + "/.build/debug/metallb"
 
-    /// A UDP port free on both 127.0.0.1 and 127.0.0.2 now (the kernel's pick, checked on the second address).
-    static func freeUDPPort() throws -> UInt16 {
-        for _ in 0..<20 {
-            var ports: [UInt16] = []
-            var fds: [Int32] = []
-            defer { fds.forEach { close($0) } }
-            for (i, host) in ["127.0.0.1", "127.0.0.2"].enumerated() {
-                let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-                guard fd >= 0 else { break }
-                fds.append(fd)
-                var a = sockaddr_in()
-                a.sin_family = sa_family_t(AF_INET)
-                a.sin_port = i == 0 ? 0 : ports[0].bigEndian
-                inet_pton(AF_INET, host, &a.sin_addr)
-                let ok = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
-                guard ok else { break }
-                var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-                _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-                ports.append(UInt16(bigEndian: a.sin_port))
-            }
-            if ports.count == 2 { return ports[0] }
-        }
-        throw TestSetupError(description: "no UDP port free on both 127.0.0.1 and 127.0.0.2")
-    }
-
     /// A TCP port free on 127.0.0.1 now (the kernel's pick).
     static func freeTCPPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -100,7 +75,7 @@ import TestSupport
         }
 
         // The cluster objects a kubelet and the controller would make.
-        let memberPort = try Self.freeUDPPort()
+        let memberPort = try SpeakerTestPorts.freeUDPPort()
         for (i, name) in nodeNames.enumerated() {
             var node = Node(metadata: ObjectMeta(name: name, labels: ["kubernetes.io/hostname": name]))
             node.setTypeMeta()
@@ -276,7 +251,7 @@ import TestSupport
             let show = runTool("ip", ["-o", "link", "show", mine]).stdout
             macs[node] = show.range(of: #"link/ether ([0-9a-f:]+)"#, options: .regularExpression).map { String(show[$0].dropFirst(11)) }
         }
-        let memberPort = try Self.freeUDPPort()
+        let memberPort = try SpeakerTestPorts.freeUDPPort()
         let nodes = env.client.resource(Node.self)
         for (i, name) in nodeNames.enumerated() {
             var node = Node(metadata: ObjectMeta(name: name, labels: ["kubernetes.io/hostname": name]))
