@@ -108,7 +108,7 @@ let package = Package(
         // The speaker role: today the Layer 2 failover and BGP-with-BFD wiring the speaker is built on.
         .target(
             name: "Speaker",
-            dependencies: ["NetAddress", "API", "Kube", "RoleKit", "Layer2", "Membership", "BGP", "BFD", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["NetAddress", "API", "Kube", "RoleKit", "Layer2", "Membership", "BGP", "BFD", "CLinuxSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // The operator: renders the controller, speakers, RBAC and webhook for the `MetalLB` object (pure), applies

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CLinuxSupport.h"
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
@@ -72,4 +73,8 @@ ssize_t clinux_receive_timestamped(int fd, void *buffer, size_t capacity, int fl
         }
     }
     return n;
+}
+
+int clinux_release_free_memory(void) {
+    return malloc_trim(0);
 }

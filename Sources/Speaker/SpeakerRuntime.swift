@@ -1,4 +1,5 @@
 import API
+import CLinuxSupport
 import Kube
 import Layer2
 import Logging
@@ -75,6 +76,7 @@ public final class SpeakerRuntime: Sendable {
         var bgpSessions: [BGPSessionSnapshot] = []
         /// When the last announce reconcile started (for `reconcileInterval`).
         var lastReconcile: ContinuousClock.Instant?
+        var reconciles = 0
         /// The announce controller's queue (set by `run`): the announce reconcile hands its plan to the status writer.
         var queue: WorkQueue<ObjectKey>?
         /// The last plan, for the status writer.
@@ -256,6 +258,20 @@ public final class SpeakerRuntime: Sendable {
                 }
                 return nil
             }
+            // After a burst (1,000 Services), the heap's freed blocks stay resident unless given back: once the
+            // reconciles have been quiet for a while, return them (glibc malloc_trim; a few ms, only after activity).
+            group.addTask { [self] in
+                var seen = 0
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: .seconds(10)) } catch { return nil }
+                    let n = self.reconcileCount
+                    if n != seen, self.quietFor(.seconds(5)) {
+                        seen = n
+                        _ = clinux_release_free_memory()
+                    }
+                }
+                return nil
+            }
             if let every = s.gratuitousInterval {
                 group.addTask {
                     while !Task.isCancelled {
@@ -312,6 +328,14 @@ public final class SpeakerRuntime: Sendable {
         state.withLock { s in s.failover?.membership.boundAddress ?? s.memberEndpoint }
     }
 
+    /// Announce reconciles started so far.
+    var reconcileCount: Int { state.withLock { $0.reconciles } }
+
+    /// Whether the last announce reconcile started at least `d` ago (or none ever did).
+    func quietFor(_ d: Duration) -> Bool {
+        state.withLock { st in st.lastReconcile.map { ContinuousClock.now - $0 >= d } ?? true }
+    }
+
     /// How long the next announce reconcile should wait so that reconciles start at most every
     /// `settings.reconcileInterval`; records the (planned) start.
     func untilNextReconcile() -> Duration {
@@ -319,6 +343,7 @@ public final class SpeakerRuntime: Sendable {
         return state.withLock { st in
             let start = st.lastReconcile.map { max(now, $0 + settings.reconcileInterval) } ?? now
             st.lastReconcile = start
+            st.reconciles += 1
             return start - now
         }
     }

@@ -18,6 +18,10 @@ int clinux_name_current_thread(const char *name);
 /// Returns 2 (real-time granted), 1 (nice granted) or 0 (unchanged).
 int clinux_raise_current_thread(int rt_priority, int fallback_nice);
 
+/// Gives the heap's free memory back to the kernel (glibc malloc_trim(0)): after a burst, freed blocks otherwise
+/// stay in the process's resident set. Returns 1 if memory was released, 0 if not.
+int clinux_release_free_memory(void);
+
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
