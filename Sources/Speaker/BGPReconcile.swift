@@ -12,23 +12,15 @@ final class Notifier: Sendable {
     func fire() { action.withLock { $0 }?() }
 }
 
-/// What a BGP reconcile decided, kept for the status writer: the routes are already set when it writes.
-struct BGPOutcome: Sendable {
-    var table: BGPRouteTable
-    var plans: [BGPPlan]
-    var services: [String: Service]
-    var peers: [API.BGPPeer]
-}
-
 extension AnnounceReconciler {
-    /// BGP mode for this node: the sessions its BGPPeers ask for and the routes each carries, set at once. What
-    /// `kubectl get` shows of them (`writeBGPStatus`) is written afterwards, apart, so that slow status writes never
-    /// hold the routes of the next change back. Nil when this node's Node object is not cached yet.
-    func reconcileBGP(configuration config: Configuration, services: [Service], bind: IPAddress?) async -> BGPOutcome? {
+    /// BGP mode for this node: the sessions its BGPPeers ask for, the routes each carries, and what `kubectl get`
+    /// shows of them: one `ServiceBGPStatus` per Service sent to some peer, one `BGPSessionState` per session, and a
+    /// `nodeAssigned` Event (protocol bgp).
+    func reconcileBGP(configuration config: Configuration, services: [Service], bind: IPAddress?) async throws {
         let s = runtime.settings
         guard let me = await nodes.get(namespace: nil, name: s.node) else {
             runtime.logger.warning("BGP: this node's Node object is not in the cache; no session until it is", metadata: ["node": "\(s.node)"])
-            return nil
+            return
         }
         let sessionPlan = BGPSessionPlan.sessions(for: me, configuration: config)
         let inputs = BGPInputs(configuration: config, node: me, ignoreExcludeLabel: s.ignoreExcludeLabel, loadBalancerClass: s.loadBalancerClass)
@@ -43,14 +35,7 @@ extension AnnounceReconciler {
         }
         let table = BGPRouteTable(sessions: sessionPlan.sessions, plans: plans)
         await runtime.bgp.apply(sessions: sessionPlan.sessions, refused: sessionPlan.refused, table: table, bfdLocalAddress: bind)
-        return BGPOutcome(table: table, plans: plans, services: byKey, peers: config.bgpPeers)
-    }
 
-    /// What `kubectl get` shows of BGP mode: one `ServiceBGPStatus` per Service sent to some peer, one
-    /// `BGPSessionState` per session, and a `nodeAssigned` Event (protocol bgp).
-    func writeBGPStatus(_ outcome: BGPOutcome) async throws {
-        let s = runtime.settings
-        let table = outcome.table, plans = outcome.plans
         // ServiceBGPStatus: one per Service this node sends to some peer.
         let desired = BGPStatusPlan.desired(table, plans: plans)
         try await writeBGP(BGPStatusPlan.writes(desired: desired, existing: await bgpStatuses.list()))
@@ -58,12 +43,12 @@ extension AnnounceReconciler {
         // BGPSessionState: one per planned session (refused peers included, Idle with their reason).
         let snapshots = await runtime.bgp.snapshot()
         let refused = await runtime.bgp.refusedPeers()
-        try await writeSessionStates(snapshots: snapshots, refused: refused, peers: outcome.peers)
+        try await writeSessionStates(snapshots: snapshots, refused: refused, peers: config.bgpPeers)
 
         var announced: [ServiceIP] = []
         for plan in plans where !(table.peers[plan.serviceKey] ?? []).isEmpty {
             for ip in plan.ips { announced.append(ServiceIP(serviceKey: plan.serviceKey, ip: ip)) }
-            if let service = outcome.services[plan.serviceKey], runtime.shouldTell(plan.serviceKey + "#bgp", "nodeAssigned/\(s.node)") {
+            if let service = byKey[plan.serviceKey], runtime.shouldTell(plan.serviceKey + "#bgp", "nodeAssigned/\(s.node)") {
                 recorder.emit(service, .normal, reason: "nodeAssigned",
                               message: "announcing from node \"\(s.node)\" with protocol \"bgp\" to \((table.peers[plan.serviceKey] ?? []).joined(separator: ", "))")
             }

@@ -77,10 +77,6 @@ public final class SpeakerRuntime: Sendable {
         /// When the last announce reconcile started (for `reconcileInterval`).
         var lastReconcile: ContinuousClock.Instant?
         var reconciles = 0
-        /// The announce controller's queue (set by `run`): the announce reconcile hands its plan to the status writer.
-        var queue: WorkQueue<ObjectKey>?
-        /// The last plan, for the status writer.
-        var pending: PendingStatus?
     }
 
     func setBGP(announced: [ServiceIP], sessions: [BGPSessionSnapshot]) {
@@ -109,10 +105,6 @@ public final class SpeakerRuntime: Sendable {
     }
 
     public static let announceKey = ObjectKey(namespace: nil, name: "announcements")
-    /// The status writer's key: the ServiceL2Status, ServiceBGPStatus and BGPSessionState objects and the Events for
-    /// the last plan. Apart from `announceKey` (two workers), so that the API writes of one burst never hold back
-    /// the ARP answers and routes of the next change.
-    public static let statusKey = ObjectKey(namespace: nil, name: "status")
 
     public init(client: KubeClient, settings: SpeakerSettings) {
         self.client = client
@@ -158,17 +150,15 @@ public final class SpeakerRuntime: Sendable {
 
         let announce = Controller(name: "speaker.announce", reconciler: AnnounceReconciler(runtime: self, tracker: tracker, services: services,
                                   slices: slices, nodes: nodes, pods: pods, statuses: statuses, allStatuses: allStatuses,
-                                  bgpStatuses: bgpStatuses, sessionStates: sessionStates, recorder: recorder), workers: 2)
+                                  bgpStatuses: bgpStatuses, sessionStates: sessionStates, recorder: recorder), workers: 1)
         let queue = announce.queue
-        state.withLock { $0.queue = queue }
         let key = Self.announceKey
         let one: @Sendable (any Sendable) -> [ObjectKey] = { _ in [key] }
         await announce.watch(services, map: one)
         await announce.watch(slices, map: one)
         await announce.watch(nodes, map: one)
         await announce.watch(pods, map: one)
-        // This node's own status objects changing (or removed by someone) is the status writer's business alone.
-        await announce.watch(statuses, map: { _ in [Self.statusKey] })
+        await announce.watch(statuses, map: one)
         let config = Controller(name: "speaker.configuration", reconciler: ConfigurationReconciler(
             client: client, informers: informers, tracker: tracker, stateObject: .forSpeaker(node: s.node, namespace: s.namespace),
             fieldManager: "metallb-speaker", recorder: recorder, onValid: { await queue.add(key) }), workers: 1)
@@ -348,17 +338,6 @@ public final class SpeakerRuntime: Sendable {
         }
     }
 
-    /// Hands a plan to the status writer (the newest replaces one not written yet).
-    func handToStatusWriter(_ pending: PendingStatus) async {
-        let queue = state.withLock { st in
-            st.pending = pending
-            return st.queue
-        }
-        await queue?.add(Self.statusKey)
-    }
-
-    var pendingStatus: PendingStatus? { state.withLock { $0.pending } }
-
     func setConfigured(_ configured: Bool) { state.withLock { $0.configured = configured } }
 
     /// Whether a valid configuration was loaded.
@@ -410,10 +389,6 @@ struct AnnounceReconciler: Reconciler {
     let recorder: EventRecorder
 
     func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
-        if key == SpeakerRuntime.statusKey {
-            try await writeStatus()
-            return .done
-        }
         guard let failover = runtime.failover else { return .done }
         let s = runtime.settings
         // Changes that come while this waits are folded into this reconcile (one key: the queue keeps it once).
@@ -454,21 +429,14 @@ struct AnnounceReconciler: Reconciler {
             "alive": "\(failover.alive.map { $0.sorted().description } ?? "not settled")",
         ])
 
-        // BGP: sessions and routes at once, like the Layer 2 answers above; what both show is written apart.
-        let bgp = await reconcileBGP(configuration: config, services: Array(byKeyAll.values), bind: failover.membership.boundAddress?.address)
-        await runtime.handToStatusWriter(PendingStatus(requests: requests, plans: plans, services: byKey, allServices: Set(byKeyAll.keys), bgp: bgp))
-        return .done
-    }
-
-    /// The status writer: for the last plan, this node's ServiceL2Status objects (and those of nodes the membership
-    /// says are gone), the Layer 2 Events, then BGP's status objects and Events. A failure is retried (rate-limited)
-    /// under this key alone; the answers and routes do not wait for it.
-    func writeStatus() async throws {
-        guard let pending = runtime.pendingStatus, let failover = runtime.failover else { return }
-        let s = runtime.settings
-        let requests = pending.requests, plans = pending.plans, byKey = pending.services
-        let owned = Set(failover.owned.map(\.serviceKey))
-        var firstError: (any Error)?
+        // BGP next, so that a failing Layer 2 status write never keeps the sessions and routes from following.
+        var bgpError: (any Error)?
+        do {
+            try await reconcileBGP(configuration: config, services: Array(byKeyAll.values), bind: failover.membership.boundAddress?.address)
+        } catch {
+            bgpError = error
+            runtime.logger.warning("BGP reconcile failed", metadata: ["error": "\(error)"])
+        }
 
         // Status objects: one per Service this node announces.
         var desired: Set<Layer2StatusPlan.Desired> = []
@@ -477,22 +445,17 @@ struct AnnounceReconciler: Reconciler {
             guard parts.count == 2 else { continue }
             desired.insert(Layer2StatusPlan.Desired(serviceNamespace: parts[0], serviceName: parts[1], interfaces: Array(r.interfaces ?? [])))
         }
-        do {
-            if failover.alive != nil {
-                let all = await allStatuses.list()
-                let writers = Set(all.compactMap { $0.metadata.labels?[Layer2StatusPlan.nodeLabel] }).subtracting([s.node])
-                let gone = writers.filter { writer in
-                    guard let status = failover.membership.status(of: writer) else { return true }   // no longer a member
-                    return status.incarnation != nil && !status.up                                     // heard, then lost
-                }
-                let stale = Layer2StatusPlan.staleOfGoneNodes(all, node: s.node, gone: gone, announced: desired)
-                try await write(stale.map { .delete(name: $0) })
+        if failover.alive != nil {
+            let all = await allStatuses.list()
+            let writers = Set(all.compactMap { $0.metadata.labels?[Layer2StatusPlan.nodeLabel] }).subtracting([s.node])
+            let gone = writers.filter { writer in
+                guard let status = failover.membership.status(of: writer) else { return true }   // no longer a member
+                return status.incarnation != nil && !status.up                                     // heard, then lost
             }
-            try await write(Layer2StatusPlan.writes(desired: desired, existing: await statuses.list()))
-        } catch {
-            firstError = error
-            runtime.logger.warning("writing the ServiceL2Status objects failed; will retry", metadata: ["error": "\(error)"])
+            let stale = Layer2StatusPlan.staleOfGoneNodes(all, node: s.node, gone: gone, announced: desired)
+            try await write(stale.map { .delete(name: $0) })
         }
+        try await write(Layer2StatusPlan.writes(desired: desired, existing: await statuses.list()))
 
         // Events: the owner says it announces; for a Service nobody may announce, one speaker (the first live
         // member by name) says why, so the Service gets one Event and not one per node.
@@ -533,16 +496,9 @@ struct AnnounceReconciler: Reconciler {
                 break
             }
         }
-        if let bgp = pending.bgp {
-            do {
-                try await writeBGPStatus(bgp)
-            } catch {
-                firstError = firstError ?? error
-                runtime.logger.warning("writing the BGP status objects failed; will retry", metadata: ["error": "\(error)"])
-            }
-        }
-        runtime.forget(pending.allServices)
-        if let firstError { throw firstError }
+        runtime.forget(Set(byKeyAll.keys))
+        if let bgpError { throw bgpError }
+        return .done
     }
 
     func write(_ writes: [Layer2StatusPlan.Write]) async throws {
@@ -560,15 +516,4 @@ struct AnnounceReconciler: Reconciler {
         o.setTypeMeta()
         _ = try await client.apply(o, name: name, fieldManager: "metallb-speaker", force: true, subresource: "status")
     }
-}
-
-/// A plan handed from the announce reconcile to the status writer.
-struct PendingStatus: Sendable {
-    var requests: [FailoverRequest]
-    var plans: [Layer2Plan]
-    /// The Services of `plans`, by "namespace/name".
-    var services: [String: Service]
-    /// Every Service's key (Events already told are forgotten for the others).
-    var allServices: Set<String>
-    var bgp: BGPOutcome?
 }
