@@ -122,17 +122,7 @@ import TestSupport
 
         // The cluster objects a kubelet would make: node A in rack r1, node B in rack r2.
         let nodes = env.client.resource(Node.self)
-        for (i, (name, rack)) in [(nodeA, "r1"), (nodeB, "r2")].enumerated() {
-            var node = Node(metadata: ObjectMeta(name: name, labels: ["kubernetes.io/hostname": name, "rack": rack]))
-            node.setTypeMeta()
-            _ = try await nodes.create(node)
-            _ = try await nodes.mergePatch(name, patch: ["status": ["addresses": [["type": "InternalIP", "address": .string("127.0.0.\(i + 1)")]]]], subresource: "status")
-            var pod = Pod(metadata: ObjectMeta(name: "speaker-\(name)", namespace: ns, labels: ["app": "metallb", "component": "speaker"]),
-                          spec: PodSpec(containers: [Container(name: "speaker", image: "metallb:test")], nodeName: name))
-            pod.setTypeMeta()
-            _ = try await env.client.resource(Pod.self, namespace: ns).create(pod)
-            _ = try await env.client.resource(Pod.self, namespace: ns).mergePatch(pod.name, patch: ["status": ["podIP": .string("127.0.0.\(i + 1)")]], subresource: "status")
-        }
+        try await SpeakerTestObjects.nodesWithSpeakerPods(env.client, namespace: ns, [(nodeA, ["rack": "r1"]), (nodeB, ["rack": "r2"])])
         defer { Task { for n in [nodeA, nodeB] { _ = try? await nodes.deleteIfExists(n) } } }
 
         // The configuration: the MD5 Secret (the wrong password first), peers, pools, advertisements.

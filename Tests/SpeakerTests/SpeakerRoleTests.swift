@@ -76,17 +76,7 @@ import TestSupport
 
         // The cluster objects a kubelet and the controller would make.
         let memberPort = try SpeakerTestPorts.freeUDPPort()
-        for (i, name) in nodeNames.enumerated() {
-            var node = Node(metadata: ObjectMeta(name: name, labels: ["kubernetes.io/hostname": name]))
-            node.setTypeMeta()
-            _ = try await env.client.resource(Node.self).create(node)
-            _ = try await env.client.resource(Node.self).mergePatch(name, patch: ["status": ["addresses": [["type": "InternalIP", "address": .string("127.0.0.\(i + 1)")]]]], subresource: "status")
-            var pod = Pod(metadata: ObjectMeta(name: "speaker-\(name)", namespace: ns, labels: ["app": "metallb", "component": "speaker"]),
-                          spec: PodSpec(containers: [Container(name: "speaker", image: "metallb:test")], nodeName: name))
-            pod.setTypeMeta()
-            _ = try await env.client.resource(Pod.self, namespace: ns).create(pod)
-            _ = try await env.client.resource(Pod.self, namespace: ns).mergePatch(pod.name, patch: ["status": ["podIP": .string("127.0.0.\(i + 1)")]], subresource: "status")
-        }
+        try await SpeakerTestObjects.nodesWithSpeakerPods(env.client, namespace: ns, nodeNames.map { ($0, [:]) })
         defer { Task { for n in nodeNames { _ = try? await env.client.resource(Node.self).deleteIfExists(n) } } }
         var pool = IPAddressPool(metadata: ObjectMeta(name: "lan", namespace: ns), spec: IPAddressPoolSpec(addresses: ["10.96.\(Int(tag)! % 200).0/28"]))
         pool.setTypeMeta()
@@ -253,17 +243,7 @@ import TestSupport
         }
         let memberPort = try SpeakerTestPorts.freeUDPPort()
         let nodes = env.client.resource(Node.self)
-        for (i, name) in nodeNames.enumerated() {
-            var node = Node(metadata: ObjectMeta(name: name, labels: ["kubernetes.io/hostname": name]))
-            node.setTypeMeta()
-            _ = try await nodes.create(node)
-            _ = try await nodes.mergePatch(name, patch: ["status": ["addresses": [["type": "InternalIP", "address": .string("127.0.0.\(i + 1)")]]]], subresource: "status")
-            var pod = Pod(metadata: ObjectMeta(name: "speaker-\(name)", namespace: ns, labels: ["app": "metallb", "component": "speaker"]),
-                          spec: PodSpec(containers: [Container(name: "speaker", image: "metallb:test")], nodeName: name))
-            pod.setTypeMeta()
-            _ = try await env.client.resource(Pod.self, namespace: ns).create(pod)
-            _ = try await env.client.resource(Pod.self, namespace: ns).mergePatch(pod.name, patch: ["status": ["podIP": .string("127.0.0.\(i + 1)")]], subresource: "status")
-        }
+        try await SpeakerTestObjects.nodesWithSpeakerPods(env.client, namespace: ns, nodeNames.map { ($0, [:]) })
         defer { Task { for n in nodeNames { _ = try? await nodes.deleteIfExists(n) } } }
         var pool = IPAddressPool(metadata: ObjectMeta(name: "lan", namespace: ns), spec: IPAddressPoolSpec(addresses: ["\(subnet).0/25"]))
         pool.setTypeMeta()

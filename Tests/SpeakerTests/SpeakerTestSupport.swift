@@ -1,5 +1,6 @@
 #if os(Linux)
 import Glibc
+import Kube
 import KubeTestSupport
 import TestSupport
 
@@ -47,6 +48,26 @@ enum SpeakerTestPorts {
             }
         }
         throw TestSetupError(description: "no free TCP port from 10000 to 16000 on \(address)")
+    }
+}
+
+/// The cluster objects a kubelet would make for the speaker role tests (there is no kubelet).
+enum SpeakerTestObjects {
+    /// For node i of `nodes` (0-based): the Node (labels `kubernetes.io/hostname` and `labels`, InternalIP 127.0.0.<i+1>)
+    /// and its speaker Pod `speaker-<node>` in `namespace` (labels app=metallb, component=speaker; podIP the same).
+    static func nodesWithSpeakerPods(_ client: KubeClient, namespace ns: String, _ nodes: [(name: String, labels: [String: String])]) async throws {
+        let nodeClient = client.resource(Node.self), podClient = client.resource(Pod.self, namespace: ns)
+        for (i, n) in nodes.enumerated() {
+            var node = Node(metadata: ObjectMeta(name: n.name, labels: n.labels.merging(["kubernetes.io/hostname": n.name]) { a, _ in a }))
+            node.setTypeMeta()
+            _ = try await nodeClient.create(node)
+            _ = try await nodeClient.mergePatch(n.name, patch: ["status": ["addresses": [["type": "InternalIP", "address": .string("127.0.0.\(i + 1)")]]]], subresource: "status")
+            var pod = Pod(metadata: ObjectMeta(name: "speaker-\(n.name)", namespace: ns, labels: ["app": "metallb", "component": "speaker"]),
+                          spec: PodSpec(containers: [Container(name: "speaker", image: "metallb:test")], nodeName: n.name))
+            pod.setTypeMeta()
+            _ = try await podClient.create(pod)
+            _ = try await podClient.mergePatch(pod.name, patch: ["status": ["podIP": .string("127.0.0.\(i + 1)")]], subresource: "status")
+        }
     }
 }
 #endif
