@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "RoleKit",
             dependencies: [
-                "NetAddress", "Kube", "API",
+                "NetAddress", "Kube", "API", "CLinuxSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),

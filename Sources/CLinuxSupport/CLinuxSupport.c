@@ -78,3 +78,16 @@ ssize_t clinux_receive_timestamped(int fd, void *buffer, size_t capacity, int fl
 int clinux_release_free_memory(void) {
     return malloc_trim(0);
 }
+
+int clinux_tune_malloc(int arena_max, int mmap_threshold) {
+    int applied = 0;
+    if (arena_max > 0 && mallopt(M_ARENA_MAX, arena_max) == 1) applied |= 1;
+    if (mmap_threshold > 0 && mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1) applied |= 2;
+    return applied;
+}
+
+void clinux_heap_usage(unsigned long long *in_use, unsigned long long *held) {
+    struct mallinfo2 m = mallinfo2();
+    *in_use = (unsigned long long)(m.uordblks + m.hblkhd);
+    *held = (unsigned long long)(m.arena + m.hblkhd);
+}

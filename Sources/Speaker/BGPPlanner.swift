@@ -5,7 +5,9 @@ import NetAddress
 /// What one node's BGP decision reads: the configuration that validated, this node, and one Service with its
 /// EndpointSlices.
 public struct BGPInputs: Sendable {
-    public var configuration: Configuration
+    public let configuration: Configuration
+    /// The configuration's pools, parsed once for every Service planned with these inputs.
+    public let pools: PoolRanges
     /// The node deciding (its labels pick advertisements; its conditions and exclude label withdraw).
     public var node: Node
     /// Honour `node.kubernetes.io/exclude-from-external-load-balancers` unless told not to (`--ignore-exclude-lb`).
@@ -15,6 +17,7 @@ public struct BGPInputs: Sendable {
 
     public init(configuration: Configuration, node: Node, ignoreExcludeLabel: Bool = false, loadBalancerClass: String? = nil) {
         self.configuration = configuration
+        self.pools = PoolRanges(configuration)
         self.node = node
         self.ignoreExcludeLabel = ignoreExcludeLabel
         self.loadBalancerClass = loadBalancerClass
@@ -125,7 +128,7 @@ public enum BGPPlanner {
         }
         let config = inputs.configuration
         let ips: [IPAddress], poolIndex: Int
-        switch ServiceAddresses.resolve(service, in: config) {
+        switch ServiceAddresses.resolve(service, in: inputs.pools) {
         case .refused(let refusedIPs, let reason, let message): return withdraw(refusedIPs, reason, message)
         case .resolved(let resolvedIPs, let pool): (ips, poolIndex) = (resolvedIPs, pool)
         }
@@ -161,7 +164,7 @@ public enum BGPPlanner {
                             "the BGPAdvertisements of pool \(poolName) on node \(nodeName) (\(names(onNode))) select other Services by label")
         }
         // 3. Two of them would send the same prefixes to the same peers with different LOCAL_PREF.
-        let families = Set(pool.spec.addresses.compactMap { try? PoolAddress.parse($0).family })
+        let families = inputs.pools.families[poolIndex]
         for (i, a) in ads.enumerated() {
             for b in ads[(i + 1)...] where !compatibleLocalPref(a.spec ?? BGPAdvertisementSpec(), b.spec ?? BGPAdvertisementSpec(), poolFamilies: families) {
                 return withdraw(ips, "conflictingAdvertisements",
@@ -277,7 +280,7 @@ enum ServiceAddresses {
         case refused(ips: [IPAddress], reason: String, message: String)
     }
 
-    static func resolve(_ service: Service, in config: Configuration) -> Resolution {
+    static func resolve(_ service: Service, in pools: PoolRanges) -> Resolution {
         let texts = (service.status?.loadBalancer?.ingress ?? []).compactMap(\.ip)
         guard !texts.isEmpty else { return .refused(ips: [], reason: "noIPAllocated", message: "the Service has no address yet (see the controller's Events)") }
         var ips: [IPAddress] = []
@@ -288,12 +291,30 @@ enum ServiceAddresses {
             ips.append(ip)
         }
         // The pool holding all of them (the controller put them all in one).
-        guard let index = config.ipAddressPools.indices.first(where: { i in
-            let ranges = config.ipAddressPools[i].spec.addresses.compactMap { try? PoolAddress.parse($0).range }
-            return ips.allSatisfy { ip in ranges.contains { $0.contains(ip) } }
-        }) else {
+        guard let index = pools.pool(holding: ips) else {
             return .refused(ips: ips, reason: "ipNotAllowed", message: "no IPAddressPool contains \(ips.map(\.description).joined(separator: ", "))")
         }
         return .resolved(ips: ips, pool: index)
+    }
+}
+
+/// The address ranges and families of every pool of a configuration, parsed once: a reconcile plans every Service
+/// against the same configuration, and parsing the pools' text for each of them was a tenth of a speaker's CPU with
+/// 1,000 Services.
+public struct PoolRanges: Sendable {
+    /// `ranges[i]`: the ranges of `ipAddressPools[i]` (entries that do not parse are left out; validation refused them).
+    public let ranges: [[IPRange]]
+    /// `families[i]`: the address families of `ipAddressPools[i]`.
+    public let families: [Set<IPFamily>]
+
+    public init(_ configuration: Configuration) {
+        let parsed = configuration.ipAddressPools.map { $0.spec.addresses.compactMap { try? PoolAddress.parse($0) } }
+        ranges = parsed.map { $0.map(\.range) }
+        families = parsed.map { Set($0.map(\.family)) }
+    }
+
+    /// The first pool holding every one of `ips` (the controller puts a Service's addresses in one pool).
+    public func pool(holding ips: [IPAddress]) -> Int? {
+        ranges.indices.first { i in ips.allSatisfy { ip in ranges[i].contains { $0.contains(ip) } } }
     }
 }

@@ -25,13 +25,13 @@ extension AnnounceReconciler {
         let sessionPlan = BGPSessionPlan.sessions(for: me, configuration: config)
         let inputs = BGPInputs(configuration: config, node: me, ignoreExcludeLabel: s.ignoreExcludeLabel, loadBalancerClass: s.loadBalancerClass)
         var plans: [BGPPlan] = []
-        var byKey: [String: Service] = [:]
-        for service in services {
+        var byKey: [String: Int] = [:]
+        for (i, service) in services.enumerated() {
             let key = "\(service.metadata.namespace ?? "")/\(service.metadata.name ?? "")"
             let plan = BGPPlanner.plan(service, endpoints: await slices.list(index: InformerCache.serviceIndex, value: key), in: inputs)
             if case .notManaged = plan.outcome { continue }
             plans.append(plan)
-            byKey[key] = service
+            byKey[key] = i
         }
         let table = BGPRouteTable(sessions: sessionPlan.sessions, plans: plans)
         await runtime.bgp.apply(sessions: sessionPlan.sessions, refused: sessionPlan.refused, table: table, bfdLocalAddress: bind)
@@ -48,8 +48,8 @@ extension AnnounceReconciler {
         var announced: [ServiceIP] = []
         for plan in plans where !(table.peers[plan.serviceKey] ?? []).isEmpty {
             for ip in plan.ips { announced.append(ServiceIP(serviceKey: plan.serviceKey, ip: ip)) }
-            if let service = byKey[plan.serviceKey], runtime.shouldTell(plan.serviceKey + "#bgp", "nodeAssigned/\(s.node)") {
-                recorder.emit(service, .normal, reason: "nodeAssigned",
+            if let index = byKey[plan.serviceKey], runtime.shouldTell(plan.serviceKey + "#bgp", "nodeAssigned/\(s.node)") {
+                recorder.emit(services[index], .normal, reason: "nodeAssigned",
                               message: "announcing from node \"\(s.node)\" with protocol \"bgp\" to \((table.peers[plan.serviceKey] ?? []).joined(separator: ", "))")
             }
         }

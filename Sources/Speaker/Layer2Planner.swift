@@ -6,7 +6,9 @@ import NetAddress
 /// Service with its EndpointSlices. (Liveness is not here: `Layer2Failover` applies the live members on the
 /// membership thread, so a dead node is replaced without waiting for a new plan.)
 public struct Layer2Inputs: Sendable {
-    public var configuration: Configuration
+    public let configuration: Configuration
+    /// The configuration's pools, parsed once for every Service planned with these inputs.
+    public let pools: PoolRanges
     public var nodes: [Node]
     /// Honour `node.kubernetes.io/exclude-from-external-load-balancers` unless told not to (`--ignore-exclude-lb`).
     public var ignoreExcludeLabel: Bool
@@ -15,6 +17,7 @@ public struct Layer2Inputs: Sendable {
 
     public init(configuration: Configuration, nodes: [Node], ignoreExcludeLabel: Bool = false, loadBalancerClass: String? = nil) {
         self.configuration = configuration
+        self.pools = PoolRanges(configuration)
         self.nodes = nodes
         self.ignoreExcludeLabel = ignoreExcludeLabel
         self.loadBalancerClass = loadBalancerClass
@@ -56,20 +59,11 @@ public enum Layer2Planner {
         guard isManaged(service, loadBalancerClass: inputs.loadBalancerClass) else {
             return Layer2Plan(serviceKey: key, ips: [], outcome: .notManaged)
         }
-        let texts = (service.status?.loadBalancer?.ingress ?? []).compactMap(\.ip)
-        guard !texts.isEmpty else { return nobody([], "noIPAllocated", "the Service has no address yet (see the controller's Events)") }
-        var ips: [IPAddress] = []
-        for t in texts {
-            guard let ip = IPAddress(t) else { return nobody([], "invalidIP", "the Service's status holds \"\(t)\", which is not an IP address") }
-            ips.append(ip)
-        }
         let config = inputs.configuration
-        // The pool holding the Service's addresses (the controller put them all in one).
-        guard let poolIndex = config.ipAddressPools.indices.first(where: { i in
-            let ranges = config.ipAddressPools[i].spec.addresses.compactMap { try? PoolAddress.parse($0).range }
-            return ips.allSatisfy { ip in ranges.contains { $0.contains(ip) } }
-        }) else {
-            return nobody(ips, "ipNotAllowed", "no IPAddressPool contains \(ips.map(\.description).joined(separator: ", "))")
+        let ips: [IPAddress], poolIndex: Int
+        switch ServiceAddresses.resolve(service, in: inputs.pools) {
+        case .refused(let refusedIPs, let reason, let message): return nobody(refusedIPs, reason, message)
+        case .resolved(let resolvedIPs, let pool): (ips, poolIndex) = (resolvedIPs, pool)
         }
         let pool = config.ipAddressPools[poolIndex]
         let poolName = pool.metadata.name ?? ""

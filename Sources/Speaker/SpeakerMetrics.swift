@@ -2,6 +2,7 @@ import BGP
 import Layer2
 import Membership
 import NetAddress
+import RoleKit
 
 /// The Prometheus text exposition (format 0.0.4) of a speaker, built from its state at scrape time.
 ///
@@ -24,6 +25,8 @@ public struct SpeakerMetricsSnapshot: Sendable {
     /// Service IPs advertised over BGP from this node, and the sessions.
     public var bgpAnnounced: [ServiceIP] = []
     public var bgpSessions: [BGPSessionSnapshot] = []
+    /// The process's memory (nil: not read, as in tests of the text alone).
+    public var memory: DaemonMemory.Usage?
 
     public init(node: String, configured: Bool) {
         self.node = node
@@ -112,6 +115,16 @@ public struct SpeakerMetricsSnapshot: Sendable {
                 t.sample("metallb_speaker_membership_realtime_bool", [], 0)
             }
         }
+        if let memory {
+            if let rss = memory.resident {
+                t.family("process_resident_memory_bytes", .gauge, "Resident memory size in bytes (VmRSS: the heap, code and shared libraries).")
+                t.sample("process_resident_memory_bytes", [], Double(rss))
+            }
+            t.family("metallb_process_heap_bytes", .gauge,
+                     "The malloc heap: bytes in use, and bytes freed but still held from the kernel (returned after a burst once reconciles are quiet).")
+            t.sample("metallb_process_heap_bytes", [("state", "in_use")], Double(memory.heapInUse))
+            t.sample("metallb_process_heap_bytes", [("state", "free")], Double(memory.heapFree))
+        }
         return t.text
     }
 }
@@ -173,6 +186,7 @@ extension SpeakerRuntime {
     public func metricsSnapshot() -> SpeakerMetricsSnapshot {
         let (configured, failover) = (isConfigured, failover)
         var m = SpeakerMetricsSnapshot(node: settings.node, configured: configured)
+        m.memory = DaemonMemory.usage()
         guard let failover else { return m }
         m.announced = Array(failover.owned)
         m.addressCounters = failover.announcer.addressCounters()

@@ -131,7 +131,8 @@ public final class SpeakerRuntime: Sendable {
     /// status objects.
     public func run() async throws {
         let s = settings
-        let cache = InformerCache(client: client)
+        // The speaker never writes back an object it reads: its caches keep neither managedFields nor kubectl's copy.
+        let cache = InformerCache(client: client, dropping: [.managedFields, .lastAppliedConfiguration])
         let tracker = ConfigurationTracker()
         let informers = await ConfigurationInformers(cache: cache, namespace: s.namespace)
         let recorder = EventRecorder(client: client, component: "metallb-speaker", host: s.node)
@@ -139,9 +140,8 @@ public final class SpeakerRuntime: Sendable {
         let slices = await cache.informer(EndpointSlice.self, resource: try await client.endpointSliceResourceType())
         let nodes = await cache.informer(Node.self)
         let pods = await cache.informer(Pod.self, namespace: s.namespace, options: ListOptions(labelSelector: s.memberLabels))
-        let statuses = await cache.informer(ServiceL2Status.self, namespace: s.namespace,
-                                            options: ListOptions(labelSelector: "\(Layer2StatusPlan.nodeLabel)=\(s.node)"))
-        // Every node's objects: a new owner removes those of a node the membership says is gone.
+        // Every node's objects (a new owner removes those of a node the membership says is gone), this node's among
+        // them: one watch and one copy of each.
         let allStatuses = await cache.informer(ServiceL2Status.self, namespace: s.namespace)
         let bgpStatuses = await cache.informer(ServiceBGPStatus.self, namespace: s.namespace,
                                                options: ListOptions(labelSelector: "\(BGPStatusPlan.nodeLabel)=\(s.node)"))
@@ -149,7 +149,7 @@ public final class SpeakerRuntime: Sendable {
                                                  options: ListOptions(labelSelector: "\(BGPStatusPlan.nodeLabel)=\(s.node)"))
 
         let announce = Controller(name: "speaker.announce", reconciler: AnnounceReconciler(runtime: self, tracker: tracker, services: services,
-                                  slices: slices, nodes: nodes, pods: pods, statuses: statuses, allStatuses: allStatuses,
+                                  slices: slices, nodes: nodes, pods: pods, allStatuses: allStatuses,
                                   bgpStatuses: bgpStatuses, sessionStates: sessionStates, recorder: recorder), workers: 1)
         let queue = announce.queue
         let key = Self.announceKey
@@ -158,7 +158,8 @@ public final class SpeakerRuntime: Sendable {
         await announce.watch(slices, map: one)
         await announce.watch(nodes, map: one)
         await announce.watch(pods, map: one)
-        await announce.watch(statuses, map: one)
+        let node = s.node
+        await announce.watch(allStatuses) { $0.metadata.labels?[Layer2StatusPlan.nodeLabel] == node ? [key] : [] }
         let config = Controller(name: "speaker.configuration", reconciler: ConfigurationReconciler(
             client: client, informers: informers, tracker: tracker, stateObject: .forSpeaker(node: s.node, namespace: s.namespace),
             fieldManager: "metallb-speaker", recorder: recorder, onValid: { await queue.add(key) }), workers: 1)
@@ -197,8 +198,9 @@ public final class SpeakerRuntime: Sendable {
             "node": "\(s.node)", "interfaces": "\(interfaces)", "membership": "\(bind):\(s.memberPort)",
         ])
 
-        // Read by the reconciler but not watched (a controller starts only the informers it watches): started here,
-        // or they would stay empty and every reconcile would create the status objects again.
+        // Read by the reconciler before its controller runs, or not watched by it at all (a controller starts only
+        // the informers it watches): started here, or they would be empty and a reconcile would create the status
+        // objects again.
         await allStatuses.start()
         await bgpStatuses.start()
         await sessionStates.start()
@@ -382,7 +384,6 @@ struct AnnounceReconciler: Reconciler {
     let slices: Informer<EndpointSlice>
     let nodes: Informer<Node>
     let pods: Informer<Pod>
-    let statuses: Informer<ServiceL2Status>
     let allStatuses: Informer<ServiceL2Status>
     let bgpStatuses: Informer<ServiceBGPStatus>
     let sessionStates: Informer<BGPSessionState>
@@ -409,16 +410,19 @@ struct AnnounceReconciler: Reconciler {
         let inputs = Layer2Inputs(configuration: config, nodes: await nodes.list(), ignoreExcludeLabel: s.ignoreExcludeLabel,
                                   loadBalancerClass: s.loadBalancerClass)
         var plans: [Layer2Plan] = []
-        var byKey: [String: Service] = [:]
-        var byKeyAll: [String: Service] = [:]
-        for service in await services.list() {
-            byKeyAll["\(service.metadata.namespace ?? "")/\(service.metadata.name ?? "")"] = service
+        // Indices into `all`, not copies: a Service value is dozens of references to retain.
+        let all = await services.list()
+        var byKey: [String: Int] = [:]
+        var allKeys: Set<String> = []
+        allKeys.reserveCapacity(all.count)
+        for (i, service) in all.enumerated() {
             let serviceKey = "\(service.metadata.namespace ?? "")/\(service.metadata.name ?? "")"
+            allKeys.insert(serviceKey)
             let endpoints = await slices.list(index: InformerCache.serviceIndex, value: serviceKey)
             let plan = Layer2Planner.plan(service, endpoints: endpoints, in: inputs)
             if plan.outcome == .notManaged { continue }
             plans.append(plan)
-            byKey[serviceKey] = service
+            byKey[serviceKey] = i
         }
         let requests = plans.compactMap { $0.failoverRequest(node: s.node) }
         failover.setRequests(requests)
@@ -432,7 +436,7 @@ struct AnnounceReconciler: Reconciler {
         // BGP next, so that a failing Layer 2 status write never keeps the sessions and routes from following.
         var bgpError: (any Error)?
         do {
-            try await reconcileBGP(configuration: config, services: Array(byKeyAll.values), bind: failover.membership.boundAddress?.address)
+            try await reconcileBGP(configuration: config, services: all, bind: failover.membership.boundAddress?.address)
         } catch {
             bgpError = error
             runtime.logger.warning("BGP reconcile failed", metadata: ["error": "\(error)"])
@@ -455,14 +459,17 @@ struct AnnounceReconciler: Reconciler {
             let stale = Layer2StatusPlan.staleOfGoneNodes(all, node: s.node, gone: gone, announced: desired)
             try await write(stale.map { .delete(name: $0) })
         }
-        try await write(Layer2StatusPlan.writes(desired: desired, existing: await statuses.list()))
+        try await write(Layer2StatusPlan.writes(desired: desired, existing: await allStatuses.list().filter {
+            $0.metadata.labels?[Layer2StatusPlan.nodeLabel] == s.node
+        }))
 
         // Events: the owner says it announces; for a Service nobody may announce, one speaker (the first live
         // member by name) says why, so the Service gets one Event and not one per node.
         let reporter = (failover.alive ?? []).union([s.node]).min() == s.node
         let requestOf = Dictionary(requests.map { ($0.serviceKey, $0) }, uniquingKeysWith: { a, _ in a })
         for plan in plans {
-            guard let service = byKey[plan.serviceKey] else { continue }
+            guard let index = byKey[plan.serviceKey] else { continue }
+            let service = all[index]
             switch plan.outcome {
             case .announce:
                 // Interfaces an L2Advertisement names that this speaker does not answer on (absent from the node,
@@ -496,7 +503,7 @@ struct AnnounceReconciler: Reconciler {
                 break
             }
         }
-        runtime.forget(Set(byKeyAll.keys))
+        runtime.forget(allKeys)
         if let bgpError { throw bgpError }
         return .done
     }
@@ -505,7 +512,7 @@ struct AnnounceReconciler: Reconciler {
         let s = runtime.settings
         let client = runtime.client.resource(ServiceL2Status.self, namespace: s.namespace)
         let owner = await ownerReference()
-        try await applyStatusWrites(writes, client: client, cache: statuses,
+        try await applyStatusWrites(writes, client: client, cache: allStatuses,
                                     object: { Layer2StatusPlan.object($0, node: s.node, namespace: s.namespace, owner: owner) },
                                     setStatus: { try await setStatus($0, $1, client) })
     }

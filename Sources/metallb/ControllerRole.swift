@@ -39,13 +39,14 @@ struct ControllerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let malloc = DaemonMemory.tune()
         options.bootstrapLogging()
         let logger = Logger(label: "controller")
         let config = try options.kubeConfig()
         let client = try KubeClient(config: config, logger: Logger(label: "kube"))
         let namespace = config.namespace
         let id = election.resolvedIdentity
-        logger.info("starting", metadata: ["namespace": "\(namespace)", "server": "\(config.server)", "identity": "\(id)", "version": "\(BuildInfo.version)"])
+        logger.info("starting", metadata: ["namespace": "\(namespace)", "server": "\(config.server)", "identity": "\(id)", "version": "\(BuildInfo.version)", "malloc": "\(malloc)"])
 
         let metrics = ControllerMetrics()
         let lbClass = self.lbClass

@@ -45,13 +45,14 @@ struct OperatorRun: AsyncParsableCommand {
     var image: String?
 
     func run() async throws {
+        let malloc = DaemonMemory.tune()
         options.bootstrapLogging()
         let logger = Logger(label: "operator")
         let config = try options.kubeConfig()
         let namespace = ProcessInfo.processInfo.environment["OPERATOR_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? config.namespace
         let client = try KubeClient(config: config, logger: Logger(label: "kube"))
         let settings = OperatorEnvironment.settings(namespace: namespace, image: image)
-        logger.info("starting", metadata: ["namespace": "\(namespace)", "image": "\(settings.image)", "version": "\(BuildInfo.version)"])
+        logger.info("starting", metadata: ["namespace": "\(namespace)", "image": "\(settings.image)", "version": "\(BuildInfo.version)", "malloc": "\(malloc)"])
         let runtime = OperatorRuntime(client: client, settings: settings)
         var components: [any RoleComponent] = monitoring.servers(metrics: { "" }) as [any RoleComponent]
         components.append(LeaderElectedService(

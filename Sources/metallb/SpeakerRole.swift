@@ -67,6 +67,7 @@ struct SpeakerCommand: AsyncParsableCommand {
     var interfaces: [String] = []
 
     func run() async throws {
+        let malloc = DaemonMemory.tune()
         options.bootstrapLogging()
         let logger = Logger(label: "speaker")
         let env = ProcessInfo.processInfo.environment
@@ -94,7 +95,7 @@ struct SpeakerCommand: AsyncParsableCommand {
             guard let a = IPAddress(text) else { throw StartError("--ml-bind-addr: \"\(text)\" is not an IP address") }
             settings.bindAddress = a
         }
-        logger.info("starting", metadata: ["node": "\(node)", "namespace": "\(config.namespace)", "server": "\(config.server)", "version": "\(BuildInfo.version)"])
+        logger.info("starting", metadata: ["node": "\(node)", "namespace": "\(config.namespace)", "server": "\(config.server)", "version": "\(BuildInfo.version)", "malloc": "\(malloc)"])
 
         let runtime = SpeakerRuntime(client: client, settings: settings)
         var components: [any RoleComponent] = [RoleService("speaker") { try await runtime.run() }]

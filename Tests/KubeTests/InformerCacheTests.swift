@@ -61,6 +61,48 @@ import Testing
         #expect(await slices.list(index: InformerCache.serviceIndex, value: "\(env.namespace)/db").map(\.name) == ["db-a"])
         await cache.stop()
     }
+
+    @Test func cachesDropWhatTheyAreToldTo() async throws {
+        let env = try await TestEnv.make("inftrim")
+        defer { Task { await env.close() } }
+        let maps = env.client.resource(ConfigMap.self, namespace: env.namespace)
+        var m = ConfigMap(metadata: ObjectMeta(name: "applied", namespace: env.namespace, annotations: [
+            CacheTrim.lastAppliedAnnotation: #"{"apiVersion":"v1","kind":"ConfigMap"}"#, "keep": "me",
+        ]))
+        m.setTypeMeta()
+        _ = try await maps.create(m)
+        // The server records who wrote what; a plain read has it.
+        #expect(try await maps.get("applied").metadata.managedFields?.isEmpty == false)
+
+        let byDefault = InformerCache(client: env.client)
+        let lean = InformerCache(client: env.client, dropping: [.managedFields, .lastAppliedConfiguration])
+        let kept = InformerCache(client: env.client, dropping: [])
+        let a = await byDefault.informer(ConfigMap.self, namespace: env.namespace)
+        let b = await lean.informer(ConfigMap.self, namespace: env.namespace)
+        let c = await kept.informer(ConfigMap.self, namespace: env.namespace)
+        for cache in [byDefault, lean, kept] {
+            await cache.start()
+            await cache.waitForSync()
+        }
+        let fromA = try #require(await a.get(namespace: env.namespace, name: "applied"))
+        #expect(fromA.metadata.managedFields == nil)
+        #expect(fromA.metadata.annotations?[CacheTrim.lastAppliedAnnotation] != nil)
+        let fromB = try #require(await b.get(namespace: env.namespace, name: "applied"))
+        #expect(fromB.metadata.managedFields == nil)
+        #expect(fromB.metadata.annotations == ["keep": "me"])
+        let fromC = try #require(await c.get(namespace: env.namespace, name: "applied"))
+        #expect(fromC.metadata.managedFields?.isEmpty == false)
+
+        // Watch events are trimmed as the list was.
+        var second = ConfigMap(metadata: ObjectMeta(name: "second", namespace: env.namespace, annotations: [CacheTrim.lastAppliedAnnotation: "{}"]))
+        second.setTypeMeta()
+        _ = try await maps.create(second)
+        #expect(try await eventually { await b.get(namespace: env.namespace, name: "second") != nil })
+        let watched = try #require(await b.get(namespace: env.namespace, name: "second"))
+        #expect(watched.metadata.managedFields == nil)
+        #expect(watched.metadata.annotations == nil)
+        for cache in [byDefault, lean, kept] { await cache.stop() }
+    }
 }
 
 func eventually(_ limit: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
@@ -70,4 +112,5 @@ func eventually(_ limit: Duration = .seconds(20), _ condition: () async throws -
         try await Task.sleep(for: .milliseconds(50))
     }
     return try await condition()
+
 }

@@ -86,3 +86,22 @@ import Testing
         #expect(try await status("/readyz") == 503)
     }
 }
+
+@Suite struct DaemonMemoryTests {
+    @Test func usageReadsThisProcess() {
+        let before = DaemonMemory.usage()
+        let block = [UInt8](repeating: 7, count: 4 << 20)   // above the mmap threshold either way
+        let during = DaemonMemory.usage()
+        #expect(block.count == 4 << 20)
+        #expect(during.heapInUse >= before.heapInUse + (4 << 20) - 65_536, "\(before) → \(during)")
+        let rss = try? #require(during.resident)
+        #expect((rss ?? 0) > 4 << 20)
+    }
+
+    @Test func theEnvironmentWins() {
+        #expect(DaemonMemory.bounds(environment: [:]) == (2, 131_072))
+        #expect(DaemonMemory.bounds(environment: ["MALLOC_ARENA_MAX": "8"]) == (0, 131_072))
+        #expect(DaemonMemory.bounds(environment: ["MALLOC_MMAP_THRESHOLD_": "65536"]) == (2, 0))
+        #expect(DaemonMemory.bounds(environment: ["GLIBC_TUNABLES": "glibc.malloc.arena_max=4:glibc.malloc.mmap_threshold=4096"]) == (0, 0))
+    }
+}

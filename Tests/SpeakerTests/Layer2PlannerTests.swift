@@ -148,4 +148,19 @@ import Testing
         #expect(owner(["n1"]) == ["n1"])
         #expect(p.failoverRequest(node: "n2")?.interfaces == ["eth1", "eth2"])
     }
+
+    @Test func poolRangesFindThePoolHoldingEveryAddress() {
+        let config = Configuration(operatorNamespace: Self.ns, ipAddressPools: [
+            Self.pool("v4", ["10.1.0.0/24", "10.2.0.1-10.2.0.9"]),
+            Self.pool("dual", ["10.3.0.0/24", "fd00::/120"]),
+            Self.pool("bad", ["not an address"]),
+        ])
+        let pools = PoolRanges(config)
+        #expect(pools.pool(holding: [IPAddress("10.2.0.9")!]) == 0)
+        #expect(pools.pool(holding: [IPAddress("10.3.0.7")!, IPAddress("fd00::7")!]) == 1)
+        #expect(pools.pool(holding: [IPAddress("10.1.0.7")!, IPAddress("fd00::7")!]) == nil, "one pool must hold them all")
+        #expect(pools.pool(holding: [IPAddress("10.2.0.10")!]) == nil)
+        #expect(pools.families == [[.ipv4], [.ipv4, .ipv6], []])
+        #expect(pools.ranges[2].isEmpty, "what does not parse is left out (validation refused it)")
+    }
 }

@@ -2,6 +2,7 @@ import BGP
 import Layer2
 import Membership
 import NetAddress
+import RoleKit
 import Speaker
 import Testing
 
@@ -74,6 +75,21 @@ struct SpeakerMetricsTests {
         // Every sample line is name{labels} value or name value.
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             #expect(line.split(separator: " ").count >= 2, "\(line)")
+        }
+    }
+
+    @Test func memoryFiguresWhenRead() {
+        var m = SpeakerMetricsSnapshot(node: "node-1", configured: true)
+        #expect(!m.exposition().contains("process_resident_memory_bytes"), "nothing read, nothing shown")
+        m.memory = DaemonMemory.Usage(heapInUse: 17_243_568, heapFree: 1_024, resident: 55_000_000)
+        let lines = m.exposition().split(separator: "\n")
+        for line in [
+            "process_resident_memory_bytes 55000000",
+            #"metallb_process_heap_bytes{state="in_use"} 17243568"#,
+            #"metallb_process_heap_bytes{state="free"} 1024"#,
+            "# TYPE process_resident_memory_bytes gauge",
+        ] {
+            #expect(lines.contains(Substring(line)), "missing: \(line)")
         }
     }
 }

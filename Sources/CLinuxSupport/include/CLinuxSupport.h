@@ -22,6 +22,17 @@ int clinux_raise_current_thread(int rt_priority, int fallback_nice);
 /// stay in the process's resident set. Returns 1 if memory was released, 0 if not.
 int clinux_release_free_memory(void);
 
+/// Bounds glibc malloc for a long-running daemon (mallopt(3)): at most `arena_max` arenas (one per thread by default,
+/// up to 8 per CPU, each keeping its own freed memory) and a fixed `mmap_threshold` (blocks this large or larger get
+/// their own mapping, returned to the kernel on free; a fixed value also stops glibc from raising it after a large
+/// free, which sends later large buffers into the arenas). A value <= 0 leaves that setting alone.
+/// Returns a bit set: 1 if the arena limit was applied, 2 if the threshold was.
+int clinux_tune_malloc(int arena_max, int mmap_threshold);
+
+/// The heap as glibc malloc sees it (mallinfo2(3)): bytes in use by the program, and bytes malloc holds from the
+/// kernel (in use plus free blocks not yet returned), both including blocks that have their own mapping.
+void clinux_heap_usage(unsigned long long *in_use, unsigned long long *held);
+
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>

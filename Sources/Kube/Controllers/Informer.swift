@@ -34,6 +34,8 @@ public actor Informer<T: KubeObject> {
     let resyncPeriod: Duration?
     let pageSize: Int
     let initialListFromCache: Bool
+    /// Applied to every object before it is cached (client-go's SetTransform): drops what no reader needs.
+    let transform: (@Sendable (inout T) -> Void)?
     let logger: Logger
 
     private var cache: [ObjectKey: T] = [:]
@@ -65,13 +67,15 @@ public actor Informer<T: KubeObject> {
     ///   (e.g. which IP each Service holds) needs the consistent read.
     public init(
         _ resource: ResourceClient<T>, options: ListOptions = ListOptions(), resyncPeriod: Duration? = nil,
-        pageSize: Int = 500, initialListFromCache: Bool = false, logger: Logger? = nil
+        pageSize: Int = 500, initialListFromCache: Bool = false, transform: (@Sendable (inout T) -> Void)? = nil,
+        logger: Logger? = nil
     ) {
         self.resource = resource
         self.options = options
         self.resyncPeriod = resyncPeriod
         self.pageSize = pageSize
         self.initialListFromCache = initialListFromCache
+        self.transform = transform
         self.logger = logger ?? Logger(label: "informer.\(resource.type.plural)")
     }
 
@@ -198,8 +202,9 @@ public actor Informer<T: KubeObject> {
 
     private func apply(_ event: WatchEvent<T>) async {
         switch event {
-        case .added(let o), .modified(let o):
+        case .added(var o), .modified(var o):
             lastResourceVersion = o.metadata.resourceVersion ?? lastResourceVersion
+            transform?(&o)
             await storeAndNotify(o)
         case .deleted(let o):
             lastResourceVersion = o.metadata.resourceVersion ?? lastResourceVersion
@@ -215,7 +220,10 @@ public actor Informer<T: KubeObject> {
     private func replace(with items: [T], resourceVersion: String) async {
         var fresh: [ObjectKey: T] = [:]
         fresh.reserveCapacity(items.count)
-        for o in items { fresh[o.key] = o }
+        for var o in items {
+            transform?(&o)
+            fresh[o.key] = o
+        }
         let gone = cache.keys.filter { fresh[$0] == nil }
         lastResourceVersion = resourceVersion
         for k in gone {

@@ -11,6 +11,8 @@ public actor InformerCache {
     private var syncers: [Key: @Sendable () async -> Void] = [:]
     private var relisters: [Key: @Sendable () async -> Void] = [:]
     private var started = false
+    /// What every informer of the cache drops from the objects it keeps.
+    public nonisolated let dropping: Set<CacheTrim>
 
     struct Key: Hashable {
         var type: ResourceType
@@ -18,7 +20,13 @@ public actor InformerCache {
         var options: ListOptions
     }
 
-    public init(client: KubeClient) { self.client = client }
+    /// - Parameter dropping: what the cached objects leave out. `managedFields` (the default) is never read by a
+    ///   reconciler and never sent back by this client; add `lastAppliedConfiguration` only where cached objects are
+    ///   never written back whole.
+    public init(client: KubeClient, dropping: Set<CacheTrim> = [.managedFields]) {
+        self.client = client
+        self.dropping = dropping
+    }
 
     /// The index `endpointSlicesByService` adds to every EndpointSlice informer of the cache: the slices of a
     /// Service, by "namespace/name" (from the `kubernetes.io/service-name` label).
@@ -32,7 +40,11 @@ public actor InformerCache {
         let resourceType = resource ?? T.resourceType
         let key = Key(type: resourceType, namespace: namespace, options: options)
         if let existing = informers[key] as? Informer<T> { return existing }
-        let informer = Informer(ResourceClient<T>(client: client, type: resourceType, namespace: namespace), options: options)
+        let dropping = self.dropping
+        var transform: (@Sendable (inout T) -> Void)?
+        if !dropping.isEmpty { transform = { (object: inout T) in CacheTrim.apply(dropping, to: &object) } }
+        let informer = Informer(ResourceClient<T>(client: client, type: resourceType, namespace: namespace), options: options,
+                                transform: transform)
         if T.self == EndpointSlice.self {
             await informer.addIndex(Self.serviceIndex) { slice in
                 guard let name = slice.metadata.labels?[EndpointSlice.serviceNameLabel] else { return [] }
@@ -70,5 +82,24 @@ public actor InformerCache {
     public func stop() async {
         started = false
         for s in stoppers.values { await s() }
+    }
+}
+
+/// Parts of an object a cache can leave out: with 1,000 Services they are most of what a speaker keeps.
+public enum CacheTrim: Hashable, Sendable {
+    /// `metadata.managedFields`: the server's record of field ownership.
+    case managedFields
+    /// The `kubectl.kubernetes.io/last-applied-configuration` annotation: `kubectl apply`'s copy of the whole object
+    /// as last applied, often larger than the rest of it.
+    case lastAppliedConfiguration
+
+    public static let lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+    static func apply<T: KubeObject>(_ trims: Set<CacheTrim>, to object: inout T) {
+        if trims.contains(.managedFields), object.metadata.managedFields != nil { object.metadata.managedFields = nil }
+        if trims.contains(.lastAppliedConfiguration), object.metadata.annotations?[lastAppliedAnnotation] != nil {
+            object.metadata.annotations?[lastAppliedAnnotation] = nil
+            if object.metadata.annotations?.isEmpty == true { object.metadata.annotations = nil }
+        }
     }
 }
