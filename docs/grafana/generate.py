@@ -77,6 +77,12 @@ panels.append(panel(23, "Prefixes advertised and pending", "Prefixes each peer h
 panels.append(panel(24, "UPDATE messages sent", "UPDATEs per second sent to each peer.",
                     [target('sum by (pod, peer) (rate(metallb_bgp_updates_total[5m]))', "{{pod}} → {{peer}}")], 12, y, unit="ops")); y += 8
 
+panels.append(row(30, "Speaker process", y)); y += 1
+panels.append(panel(31, "Speaker memory", "Resident set (heap, code and shared libraries) and the malloc heap: in use, and freed but still held (given back once reconciles have been quiet for 5 s).",
+                    [target('max by (pod) (process_resident_memory_bytes and on (pod) metallb_speaker_membership_members)', "{{pod}} resident"),
+                     target('sum by (pod) (metallb_process_heap_bytes{state="in_use"})', "{{pod}} heap in use"),
+                     target('sum by (pod) (metallb_process_heap_bytes{state="free"})', "{{pod}} heap free")], 0, y, w=24, unit="bytes")); y += 8
+
 dashboard = {
     "title": "swift-metallb",
     "uid": "swift-metallb",
