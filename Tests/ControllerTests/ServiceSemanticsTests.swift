@@ -112,6 +112,10 @@ struct ServiceWorld {
         #expect(text.contains("metallb_allocator_addresses_total{pool=\"wide\"} 1.8446744073709552e+19"), "\(text)")
         #expect(text.contains("metallb_k8s_client_config_loaded_bool 1"), "\(text)")
         #expect(text.contains("metallb_k8s_client_config_stale_bool 0"), "\(text)")
+        // The process's memory, read at the scrape: this test process is resident and has a heap.
+        let rss = text.split(separator: "\n").first { $0.hasPrefix("process_resident_memory_bytes ") }
+        #expect((rss?.split(separator: " ").last.flatMap { Double($0) } ?? 0) > 1_000_000, "\(text)")
+        #expect(text.contains(#"metallb_process_heap_bytes{state="in_use"}"#), "\(text)")
 
         // A release shows in the status and the metric.
         try await w.services.delete("b")
