@@ -449,17 +449,18 @@ struct AnnounceReconciler: Reconciler {
             guard parts.count == 2 else { continue }
             desired.insert(Layer2StatusPlan.Desired(serviceNamespace: parts[0], serviceName: parts[1], interfaces: Array(r.interfaces ?? [])))
         }
+        // One list for both steps: the stale step deletes only other nodes' objects.
+        let statuses = await allStatuses.list()
         if failover.alive != nil {
-            let all = await allStatuses.list()
-            let writers = Set(all.compactMap { $0.metadata.labels?[Layer2StatusPlan.nodeLabel] }).subtracting([s.node])
+            let writers = Set(statuses.compactMap { $0.metadata.labels?[Layer2StatusPlan.nodeLabel] }).subtracting([s.node])
             let gone = writers.filter { writer in
                 guard let status = failover.membership.status(of: writer) else { return true }   // no longer a member
                 return status.incarnation != nil && !status.up                                     // heard, then lost
             }
-            let stale = Layer2StatusPlan.staleOfGoneNodes(all, node: s.node, gone: gone, announced: desired)
+            let stale = Layer2StatusPlan.staleOfGoneNodes(statuses, node: s.node, gone: gone, announced: desired)
             try await write(stale.map { .delete(name: $0) })
         }
-        try await write(Layer2StatusPlan.writes(desired: desired, existing: await allStatuses.list().filter {
+        try await write(Layer2StatusPlan.writes(desired: desired, existing: statuses.filter {
             $0.metadata.labels?[Layer2StatusPlan.nodeLabel] == s.node
         }))
 
