@@ -76,7 +76,6 @@ public final class SpeakerRuntime: Sendable {
         var bgpSessions: [BGPSessionSnapshot] = []
         /// When the last announce reconcile started (for `reconcileInterval`).
         var lastReconcile: ContinuousClock.Instant?
-        var reconciles = 0
     }
 
     func setBGP(announced: [ServiceIP], sessions: [BGPSessionSnapshot]) {
@@ -253,12 +252,12 @@ public final class SpeakerRuntime: Sendable {
             // After a burst (1,000 Services), the heap's freed blocks stay resident unless given back: once the
             // reconciles have been quiet for a while, return them (glibc malloc_trim; a few ms, only after activity).
             group.addTask { [self] in
-                var seen = 0
+                // The start of the last reconcile the heap was trimmed after: a trim only after a new one.
+                var trimmedAfter: ContinuousClock.Instant?
                 while !Task.isCancelled {
                     do { try await Task.sleep(for: .seconds(10)) } catch { return nil }
-                    let n = self.reconcileCount
-                    if n != seen, self.quietFor(.seconds(5)) {
-                        seen = n
+                    if let last = self.lastReconcileStart, last != trimmedAfter, self.quietFor(.seconds(5)) {
+                        trimmedAfter = last
                         _ = clinux_release_free_memory()
                     }
                 }
@@ -320,8 +319,8 @@ public final class SpeakerRuntime: Sendable {
         state.withLock { s in s.failover?.membership.boundAddress ?? s.memberEndpoint }
     }
 
-    /// Announce reconciles started so far.
-    var reconcileCount: Int { state.withLock { $0.reconciles } }
+    /// When the last announce reconcile started (was planned to start), if any did.
+    var lastReconcileStart: ContinuousClock.Instant? { state.withLock { $0.lastReconcile } }
 
     /// Whether the last announce reconcile started at least `d` ago (or none ever did).
     func quietFor(_ d: Duration) -> Bool {
@@ -335,7 +334,6 @@ public final class SpeakerRuntime: Sendable {
         return state.withLock { st in
             let start = st.lastReconcile.map { max(now, $0 + settings.reconcileInterval) } ?? now
             st.lastReconcile = start
-            st.reconciles += 1
             return start - now
         }
     }
