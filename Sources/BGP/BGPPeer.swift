@@ -188,6 +188,8 @@ public final class BGPPeer: @unchecked Sendable {
     private var channels: [ConnectionID: any Channel] = [:]
     private var splitters: [ConnectionID: BGPFrameSplitter] = [:]
     private var lastWrite: [ConnectionID: EventLoopFuture<Void>] = [:]
+    /// The addresses of the interface holding each connection's local address (next hops of the other family).
+    private var interfaceAddresses: [ConnectionID: [IPAddress]] = [:]
     private var closing: [EventLoopFuture<Void>] = []
     /// Set by `stopForRestart` while it runs: NOTIFICATIONs are not sent (the connections just close).
     private var silent = false
@@ -470,6 +472,7 @@ public final class BGPPeer: @unchecked Sendable {
             return
         }
         guard let ch = channels.removeValue(forKey: id) else { return }
+        interfaceAddresses[id] = nil
         if establishedOn == id { establishedOn = nil }
         let flushed = lastWrite.removeValue(forKey: id) ?? eventLoop.makeSucceededVoidFuture()
         let p = eventLoop.makePromise(of: Void.self)
@@ -490,6 +493,7 @@ public final class BGPPeer: @unchecked Sendable {
         guard channels.removeValue(forKey: id) != nil else { return }
         splitters[id] = nil
         lastWrite[id] = nil
+        interfaceAddresses[id] = nil
         run(session.connectionFailed(id))
     }
 
@@ -629,10 +633,22 @@ public final class BGPPeer: @unchecked Sendable {
             if case .v6(let v6) = a, let v4 = v6.ipv4Mapped { return .v4(v4) }
             return a
         }
+        // Looked up once per connection, and only when the session carries a family its own address cannot serve.
+        let siblings: [IPAddress]
+        if let known = interfaceAddresses[id] {
+            siblings = known
+        } else if let local, n.families.contains(where: { $0 != .unicast(local.family) }) {
+            siblings = Self.addressesOfInterface(holding: local)
+            interfaceAddresses[id] = siblings
+        } else {
+            siblings = []
+            interfaceAddresses[id] = []
+        }
         let export = RouteExport(
             localAS: config.session.localAS, isInternal: n.isInternal, families: Set(n.families),
             ipv4OverIPv6NextHop: n.extendedNextHop.contains(.ipv4UnicastOverIPv6), localAddress: local,
-            defaultNextHopIPv4: config.defaultNextHopIPv4, defaultNextHopIPv6: config.defaultNextHopIPv6)
+            defaultNextHopIPv4: config.defaultNextHopIPv4, defaultNextHopIPv6: config.defaultNextHopIPv6,
+            interfaceAddresses: siblings)
         // Routes that differ only in their prefix (the usual case: many Service IPs, one set of communities) share
         // one exported attribute set: export once per distinct rest, not once per prefix.
         struct ExportKey: Hashable {
@@ -691,6 +707,16 @@ public final class BGPPeer: @unchecked Sendable {
         ch.flush()
         for f in eor { emit(.endOfRIBSent(f)) }
         if !msgs.isEmpty || !eor.isEmpty { run(session.updateSent(on: id)) }
+    }
+
+    /// Every address of the interface that holds `local` (empty when none does or the interfaces cannot be read).
+    static func addressesOfInterface(holding local: IPAddress) -> [IPAddress] {
+        guard let devices = try? System.enumerateDevices() else { return [] }
+        let address: (NIONetworkDevice) -> IPAddress? = { d in
+            d.address?.ipAddress.flatMap { IPAddress($0) }
+        }
+        guard let name = devices.first(where: { address($0) == local })?.name else { return [] }
+        return devices.filter { $0.name == name }.compactMap(address)
     }
 
     private func makeStatus() -> BGPPeerStatus {

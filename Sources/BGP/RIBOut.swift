@@ -44,9 +44,15 @@ public struct RouteExport: Sendable {
     public var localAddress: IPAddress?
     public var defaultNextHopIPv4: IPv4Address?
     public var defaultNextHopIPv6: IPv6Address?
+    /// The addresses of the interface that holds `localAddress`. A prefix of the other family than the session's
+    /// (an IPv6 Service IP over an IPv4 session: MetalLB's `dualStackAddressFamily`) gets that interface's address of
+    /// its own family as next hop, as FRR does, when no default is configured: an IPv4-mapped IPv6 next hop is valid
+    /// on the wire (RFC 4798) but a router has no route to install through it.
+    public var interfaceAddresses: [IPAddress]
 
     public init(localAS: UInt32, isInternal: Bool, families: Set<AFISAFI>, ipv4OverIPv6NextHop: Bool = false,
-                localAddress: IPAddress?, defaultNextHopIPv4: IPv4Address? = nil, defaultNextHopIPv6: IPv6Address? = nil) {
+                localAddress: IPAddress?, defaultNextHopIPv4: IPv4Address? = nil, defaultNextHopIPv6: IPv6Address? = nil,
+                interfaceAddresses: [IPAddress] = []) {
         self.localAS = localAS
         self.isInternal = isInternal
         self.families = families
@@ -54,6 +60,17 @@ public struct RouteExport: Sendable {
         self.localAddress = localAddress
         self.defaultNextHopIPv4 = defaultNextHopIPv4
         self.defaultNextHopIPv6 = defaultNextHopIPv6
+        self.interfaceAddresses = interfaceAddresses
+    }
+
+    /// Whether `a` can be a next hop that a peer installs: not unspecified, loopback, multicast, link-local or
+    /// IPv4-mapped (an IPv6 global or unique local address, or an IPv4 unicast address).
+    static func usableNextHop(_ a: IPAddress) -> Bool {
+        switch a {
+        case .v4(let v): return !(v.isUnspecified || v.isThisNetwork || v.isLoopback || v.isMulticast || v.isLimitedBroadcast
+                                  || v.rawValue >> 16 == 0xA9FE)  // 169.254/16, link-local
+        case .v6(let v): return !(v.isUnspecified || v.isLoopback || v.isMulticast || v.isLinkLocal || v.ipv4Mapped != nil)
+        }
     }
 
     /// Why a route cannot be sent on this session.
@@ -69,7 +86,9 @@ public struct RouteExport: Sendable {
     }
 
     /// The next hop for `r` (RFC 4271 §5.1.3 for IPv4; RFC 2545 §3 for IPv6; RFC 4798 §2 IPv4-mapped when an IPv6
-    /// prefix rides an IPv4 session without an IPv6 next hop; RFC 8950 for IPv4 over an IPv6 next hop).
+    /// prefix rides an IPv4 session without an IPv6 next hop; RFC 8950 for IPv4 over an IPv6 next hop): the route's
+    /// own, the configured default, the session's local address, an address of the local interface, each only if
+    /// of the prefix's family; then another family where the encoding allows it.
     func nextHop(for r: AdvertisedRoute) -> NextHop? {
         let want = r.prefix.family
         var candidates: [IPAddress] = []
@@ -79,6 +98,7 @@ public struct RouteExport: Sendable {
         case .ipv6: if let d = defaultNextHopIPv6 { candidates.append(.v6(d)) }
         }
         if let l = localAddress { candidates.append(l) }
+        candidates += interfaceAddresses.filter { $0.family == want && Self.usableNextHop($0) }
         // Same family first.
         if let same = candidates.first(where: { $0.family == want }) {
             switch same {

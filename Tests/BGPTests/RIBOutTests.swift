@@ -53,6 +53,37 @@ import NetAddress
         #expect(try enh.route(AdvertisedRoute(prefix: pfx("10.1.0.0/16"))).get().nextHop == .ipv6(v6("fd00::1")))
     }
 
+    @Test func otherFamilyNextHopFromTheLocalInterface() throws {
+        // An IPv6 prefix over an IPv4 session (dualStackAddressFamily): the interface's IPv6 address, not a link-local,
+        // IPv4-mapped or loopback one, and not the IPv4-mapped fallback a router cannot install.
+        var e = Self.ebgp
+        e.interfaceAddresses = [.v6(v6("fe80::1")), .v6(IPv6Address(ipv4Mapped: v4("10.201.0.11"))), .v4(v4("10.201.0.11")),
+                                .v6(v6("::1")), .v6(v6("fd00:201::11")), .v6(v6("fd00:201::12"))]
+        #expect(try e.route(AdvertisedRoute(prefix: pfx("fd00:210::/64"))).get().nextHop == .ipv6(v6("fd00:201::11")))
+        // The IPv4 prefix keeps the session's address; a configured default still wins over the interface.
+        #expect(try e.route(AdvertisedRoute(prefix: pfx("10.1.0.0/16"))).get().nextHop == .ipv4(v4("10.201.0.11")))
+        e.defaultNextHopIPv6 = v6("fd00:201::99")
+        #expect(try e.route(AdvertisedRoute(prefix: pfx("fd00:210::/64"))).get().nextHop == .ipv6(v6("fd00:201::99")))
+        // Only link-local IPv6 on the interface: the IPv4-mapped encoding, as before.
+        var linkLocal = Self.ebgp
+        linkLocal.interfaceAddresses = [.v6(v6("fe80::1"))]
+        #expect(try linkLocal.route(AdvertisedRoute(prefix: pfx("fd00:210::/64"))).get().nextHop == .ipv4(v4("10.201.0.11")))
+        // An IPv4 prefix over an IPv6 session without extended next hop: the interface's IPv4 address makes it sendable;
+        // a link-local IPv4 address does not.
+        var v6session = RouteExport(localAS: 1, isInternal: false, families: [.ipv4Unicast, .ipv6Unicast], localAddress: .v6(v6("fd00::1")),
+                                    interfaceAddresses: [.v4(v4("169.254.3.4")), .v6(v6("fd00::1"))])
+        #expect(v6session.route(AdvertisedRoute(prefix: pfx("10.1.0.0/16"))).failure == .noUsableNextHop(pfx("10.1.0.0/16")))
+        v6session.interfaceAddresses.append(.v4(v4("10.0.0.7")))
+        #expect(try v6session.route(AdvertisedRoute(prefix: pfx("10.1.0.0/16"))).get().nextHop == .ipv4(v4("10.0.0.7")))
+    }
+
+    @Test func interfaceAddressesOfLoopback() {
+        // The lookup the peer makes once per connection: the interface holding 127.0.0.1 (lo) has it.
+        let lo = BGPPeer.addressesOfInterface(holding: .v4(v4("127.0.0.1")))
+        #expect(lo.contains(.v4(v4("127.0.0.1"))))
+        #expect(BGPPeer.addressesOfInterface(holding: .v4(v4("192.0.2.77"))).isEmpty)
+    }
+
     @Test func familyNotNegotiatedIsSkipped() {
         let v4only = RouteExport(localAS: 1, isInternal: false, families: [.ipv4Unicast], localAddress: .v4(v4("10.0.0.1")))
         #expect(v4only.route(AdvertisedRoute(prefix: pfx("fd00::/64"))).failure == .familyNotNegotiated(pfx("fd00::/64")))
